@@ -1,0 +1,115 @@
+/* config.h — the config language (CONFIG.md): lexer, parser, syntax tree,
+ * error list and the value parsers every section validator shares.
+ *
+ * The tree knows no section: it is keyword + arguments + children, each
+ * with the FILE:LINE:COL it came from. Validation of what the words mean is
+ * done by the core (core_config.c) and by each module's configure(). */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cf_pos {
+	const char *file; /* owned by the tree (struct cf_tree.files); stable while it lives */
+	int line;         /* 1-based */
+	int col;          /* 1-based, in bytes */
+};
+
+struct cf_arg {
+	char *text;        /* unescaped */
+	bool quoted;       /* was a "string" */
+	struct cf_pos pos;
+};
+
+struct cf_node {
+	char *keyword;
+	struct cf_pos pos; /* of the keyword */
+	struct cf_arg *args;
+	size_t nargs;
+	bool block;              /* had { ... } (possibly empty) */
+	struct cf_node *children; /* first child statement, or NULL */
+	struct cf_node *next;     /* next sibling */
+};
+
+/* A parsed file and everything it included. */
+struct cf_tree {
+	struct cf_node *root; /* first top-level statement (a sibling list), or NULL */
+	char **files;         /* every file name a position points at */
+	size_t nfiles;
+};
+
+/* Errors and warnings, each one line, already formatted
+ * "FILE:LINE:COL: SECTION: message". */
+struct cf_errors {
+	char **errors;
+	size_t nerrors;
+	char **warnings;
+	size_t nwarnings;
+};
+
+void cf_errors_init(struct cf_errors *e);
+void cf_errors_free(struct cf_errors *e);
+/* section may be NULL (global statements, syntax errors); pos may be NULL
+ * (errors about no position, e.g. a file that cannot be opened: then
+ * "FILE: message" is written by the caller as the section-less text). */
+void cf_error(struct cf_errors *e, const struct cf_pos *pos, const char *section,
+	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void cf_warning(struct cf_errors *e, const struct cf_pos *pos, const char *section,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Parse PATH (and its includes). Returns a tree (maybe empty) even when
+ * there were syntax errors, so validators can still report theirs; the
+ * caller checks err->nerrors. Returns NULL only when out of memory. */
+struct cf_tree *cf_parse_file(const char *path, struct cf_errors *err);
+/* The same from memory; NAME is the file name used in positions and
+ * includes are resolved relative to the current directory. */
+struct cf_tree *cf_parse_string(const char *name, const char *text, size_t len,
+				struct cf_errors *err);
+void cf_tree_free(struct cf_tree *t);
+
+/* ---- value parsers: 0 on success, -1 when the text is not of the kind ---- */
+int cf_parse_duration(const char *s, uint64_t *seconds); /* 90s 12h 1d 2w; bare = seconds */
+int cf_parse_size(const char *s, uint64_t *bytes);       /* 32M; K M G powers of 1024 */
+int cf_parse_bool(const char *s, bool *b);               /* yes | no */
+int cf_parse_uint(const char *s, uint64_t max, uint64_t *v); /* decimal, 0..max */
+int cf_parse_ipv4(const char *s, struct in_addr *a);    /* dotted quad, exactly 4 parts */
+int cf_parse_prefix(const char *s, struct in_addr *a, uint8_t *len); /* A.B.C.D/N, host bits must be 0 */
+int cf_parse_mac(const char *s, uint8_t mac[6]);         /* 00:11:22:33:44:55 */
+/* colon-separated hex bytes (01:ab:cd); returns the count, -1 on error */
+int cf_parse_hex(const char *s, uint8_t *out, size_t cap);
+
+/* ---- schema checks shared by every section validator ---- */
+
+/* One keyword a block accepts. max_args < 0: unbounded. */
+struct cf_keyword {
+	const char *name;
+	int min_args;
+	int max_args;
+	bool block;      /* must have { ... } (and may not otherwise) */
+	bool repeatable; /* may appear more than once */
+};
+
+/* Check every child of a block (or the top-level list) against TABLE
+ * (terminated by a {NULL} entry): unknown keywords (with "did you mean"),
+ * argument counts, blocks where none belong or missing, repeats of
+ * non-repeatable keywords. Reports into ERR with SECTION as the context.
+ * Returns the number of errors added. */
+int cf_check_keywords(const struct cf_node *first, const char *section,
+		      const struct cf_keyword *table, struct cf_errors *err);
+
+/* The closest candidate to WORD (edit distance ≤ 2 and < its length), or NULL. */
+const char *cf_suggest(const char *word, const char *const *candidates, size_t n);
+
+/* A canonical text of the top-level statements of TREE whose keyword is in
+ * KEYWORDS (NULL-terminated; NULL: all), children included, positions and
+ * comments excluded: two configs differ for a module iff these differ.
+ * malloc'ed; NULL when out of memory. */
+char *cf_canonical_text(const struct cf_node *first, const char *const *keywords);
+
+/* First child of FIRST's sibling list named KEYWORD, or NULL. */
+const struct cf_node *cf_find(const struct cf_node *first, const char *keyword);
+
+#endif
