@@ -26,7 +26,7 @@ int gw_log_level_parse(const char *word);
 
 void gw_log(enum gw_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void gw_vlog(enum gw_log_level level, const char *fmt, va_list ap);
+void gw_vlog(enum gw_log_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #define gw_err(...) gw_log(GW_LOG_ERR, __VA_ARGS__)
 #define gw_warn(...) gw_log(GW_LOG_WARNING, __VA_ARGS__)
