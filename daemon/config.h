@@ -48,7 +48,19 @@ struct cf_errors {
 	size_t nerrors;
 	char **warnings;
 	size_t nwarnings;
+	bool oom; /* a line could not be stored (out of memory): treat the result as failed */
 };
+
+/* Limits against hostile files. Past CF_MAX_ERRORS errors (or warnings) one
+ * last line says so and the rest are counted out, so a binary file cannot
+ * make us build megabytes of messages. */
+#define CF_MAX_FILE_SIZE (1024 * 1024)        /* one file */
+#define CF_MAX_TOTAL_SIZE (16 * 1024 * 1024)  /* a file and everything it includes */
+#define CF_MAX_FILES 256                      /* files read for one tree */
+#define CF_MAX_INCLUDE_DEPTH 8                /* include inside include inside ... */
+#define CF_MAX_DEPTH 16                       /* blocks inside blocks */
+#define CF_MAX_ARGS 64                        /* arguments of one statement */
+#define CF_MAX_ERRORS 200
 
 void cf_errors_init(struct cf_errors *e);
 void cf_errors_free(struct cf_errors *e);
@@ -76,10 +88,33 @@ int cf_parse_size(const char *s, uint64_t *bytes);       /* 32M; K M G powers of
 int cf_parse_bool(const char *s, bool *b);               /* yes | no */
 int cf_parse_uint(const char *s, uint64_t max, uint64_t *v); /* decimal, 0..max */
 int cf_parse_ipv4(const char *s, struct in_addr *a);    /* dotted quad, exactly 4 parts */
-int cf_parse_prefix(const char *s, struct in_addr *a, uint8_t *len); /* A.B.C.D/N, host bits must be 0 */
+/* A.B.C.D/N, host bits must be 0: -2 (with *a and *len filled in, host bits
+ * cleared) when that is the only fault, so the message can name the prefix meant */
+int cf_parse_prefix(const char *s, struct in_addr *a, uint8_t *len);
 int cf_parse_mac(const char *s, uint8_t mac[6]);         /* 00:11:22:33:44:55 */
 /* colon-separated hex bytes (01:ab:cd); returns the count, -1 on error */
 int cf_parse_hex(const char *s, uint8_t *out, size_t cap);
+
+/* ---- argument getters: parse N's argument I with the parser above, and on
+ * failure add the one standard error for that kind at the argument, e.g.
+ *   FILE:L:C: dhcp lan: lease-time: "12x" is not a duration (a number with s, m, h, d or w: 90s, 12h, 1d)
+ * Return 0, or -1 after adding the error (also when N has no argument I). ---- */
+int cf_arg_duration(const struct cf_node *n, size_t i, const char *section, struct cf_errors *err,
+		    uint64_t *seconds);
+int cf_arg_size(const struct cf_node *n, size_t i, const char *section, struct cf_errors *err,
+		uint64_t *bytes);
+int cf_arg_bool(const struct cf_node *n, size_t i, const char *section, struct cf_errors *err, bool *b);
+int cf_arg_uint(const struct cf_node *n, size_t i, const char *section, struct cf_errors *err, uint64_t min,
+		uint64_t max, uint64_t *v);
+int cf_arg_ipv4(const struct cf_node *n, size_t i, const char *section, struct cf_errors *err,
+		struct in_addr *a);
+int cf_arg_prefix(const struct cf_node *n, size_t i, const char *section, struct cf_errors *err,
+		  struct in_addr *a, uint8_t *len);
+int cf_arg_mac(const struct cf_node *n, size_t i, const char *section, struct cf_errors *err,
+	       uint8_t mac[6]);
+/* returns the count like cf_parse_hex */
+int cf_arg_hex(const struct cf_node *n, size_t i, const char *section, struct cf_errors *err, uint8_t *out,
+	       size_t cap);
 
 /* ---- schema checks shared by every section validator ---- */
 
@@ -99,6 +134,19 @@ struct cf_keyword {
  * Returns the number of errors added. */
 int cf_check_keywords(const struct cf_node *first, const char *section,
 		      const struct cf_keyword *table, struct cf_errors *err);
+/* The same checks of one statement against one entry (argument count and
+ * block; not repeats). Returns the number of errors added. */
+int cf_check_node(const struct cf_node *n, const char *section, const struct cf_keyword *kw,
+		  struct cf_errors *err);
+
+/* The SECTION of the messages about N and its children: "nat", "dhcp lan"
+ * (keyword and first argument; quoted when the argument is not a plain word). */
+const char *cf_section_label(const struct cf_node *n, char *buf, size_t len);
+#define CF_LABEL_MAX 128
+
+/* How a message names an earlier position: "line 3" in the same file as
+ * FROM, "FILE:3" in another. For "given more than once (first at line 3)". */
+const char *cf_pos_ref(const struct cf_pos *first, const struct cf_pos *from, char *buf, size_t len);
 
 /* The closest candidate to WORD (edit distance ≤ 2 and < its length), or NULL. */
 const char *cf_suggest(const char *word, const char *const *candidates, size_t n);

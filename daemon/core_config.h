@@ -54,6 +54,11 @@ struct gw_config {
  * err->nerrors == 0 (and NULL otherwise: nothing of a bad file survives). */
 struct gw_config *gw_config_load(const char *path, const struct gw_module *const *modules,
 				 size_t nmodules, struct cf_errors *err);
+/* The same from a tree already parsed (ERR holds the parse's errors): takes
+ * TREE (freed on failure). For the fuzz target and tests; PATH is only kept. */
+struct gw_config *gw_config_from_tree(struct cf_tree *tree, const char *path,
+				      const struct gw_module *const *modules, size_t nmodules,
+				      struct cf_errors *err);
 void gw_config_free(struct gw_config *cfg);
 
 /* For module validators: resolve a reference to an `interface` by name.
