@@ -287,7 +287,9 @@ int main(int argc, char **argv)
 		return cfg ? 0 : 1;
 	}
 
-	gw.config_path = (char *)opt.config_path;
+	/* absolute, so `status` is unambiguous and reload finds the same file */
+	char *abs_path = realpath(opt.config_path, NULL);
+	gw.config_path = abs_path ? abs_path : (char *)opt.config_path;
 	gw.debug = opt.debug;
 	gw.modules = modules;
 	gw.nmodules = NMODULES;
@@ -296,6 +298,7 @@ int main(int argc, char **argv)
 	gw.config = load_config(opt.config_path, false);
 	if (!gw.config) {
 		gw_err("%s: configuration has errors; not starting", opt.config_path);
+		free(abs_path);
 		return 1;
 	}
 	gw_core_apply_log_level(&gw);
@@ -327,6 +330,7 @@ int main(int argc, char **argv)
 	if (gw.names)
 		gw_names_free(gw.names);
 	gw_config_free(gw.config);
+	free(abs_path);
 	if (rc == 0)
 		gw_info("stopped");
 	return rc < 0 ? 1 : 0;
