@@ -25,6 +25,9 @@ struct gw_request;
 #define GW_CONTROL_MAX_CLIENTS 64
 #define GW_CONTROL_MAX_ARGS 32
 
+/* ARGC/ARGV are the arguments after the command's name words ("dns flush
+ * example.com" gives argc 1, argv[0] "example.com"; argv[argc] is NULL).
+ * They stay valid until the request is answered. */
 typedef void (*gw_command_fn)(struct gw_request *req, int argc, char **argv, void *data);
 
 struct gw_command {
@@ -40,8 +43,12 @@ struct gw_control *gw_control_new(struct gw *gw);
 /* Listen on PATH (replacing a stale socket), mode 0660, group GROUP
  * (NULL: unchanged), owned by OWNER (uid, -1: unchanged). */
 int gw_control_listen(struct gw_control *c, const char *path, const char *group, uid_t owner);
-/* Close the listener and every connection; frees C once all are closed. */
+/* Close the listener and every connection (and remove the socket file);
+ * frees C once all are closed. Requests still pending may be answered
+ * later: their answers are dropped. */
 void gw_control_close(struct gw_control *c);
+/* Connections open now (not counting rejected or closing ones). */
+size_t gw_control_nclients(const struct gw_control *c);
 
 /* CMD must outlive the registration (a static table). DATA is passed to fn.
  * The longest name that matches the first words of a line wins. */
@@ -61,9 +68,15 @@ struct gw *gw_request_gw(const struct gw_request *req);
 
 /* Split one line into words (spaces/tabs). Returns argc, or -1 with *why
  * set ("line is not valid UTF-8", "too many words", ...). The words point
- * into LINE, which is modified. */
+ * into LINE, which is modified; LINE[LEN] must be '\0' (as gw_linebuf_next
+ * gives it). argv[argc] is set to NULL when argc < MAX. */
 int gw_control_split(char *line, size_t len, char **argv, int max, const char **why);
+/* Well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF) without
+ * control characters (C0 but tab, DEL, C1). */
 bool gw_control_utf8_valid(const char *s, size_t len);
+/* May a peer of uid PEER ((uid_t)-1: unknown) run admin commands of a
+ * daemon running as SELF? Root and the daemon's own uid may. */
+bool gw_control_uid_allowed(uid_t peer, uid_t self);
 
 /* Incremental line framing over a stream. Feed bytes with
  * gw_linebuf_feed(); take complete lines with gw_linebuf_next(). A line
@@ -74,10 +87,12 @@ struct gw_linebuf {
 	size_t len;
 	bool discarding; /* inside an over-long line */
 	bool overflowed; /* an over-long line ended; report it */
+	bool ready;      /* buf holds a complete line not yet taken */
 };
 void gw_linebuf_init(struct gw_linebuf *lb);
 /* Consumes as much of DATA as it can; returns the number of bytes used.
- * Stops early when a line is complete (so lines are handled in order). */
+ * Stops early when a line is complete (so lines are handled in order), and
+ * takes nothing while a line or an overflow report waits for _next(). */
 size_t gw_linebuf_feed(struct gw_linebuf *lb, const char *data, size_t len);
 /* 1 and *line, *len (NUL-terminated, without "\n" or "\r\n") when a line is
  * ready; 2 when an over-long line was dropped; 0 when more bytes are needed.
