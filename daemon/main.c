@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,11 @@ static void gw_stop(struct gw *gw)
 	uv_close((uv_handle_t *)&gw->sig_hup, on_close_free_nothing);
 	uv_close((uv_handle_t *)&gw->sig_term, on_close_free_nothing);
 	uv_close((uv_handle_t *)&gw->sig_int, on_close_free_nothing);
+	/* closing the handles restored the default actions: a second SIGTERM
+	 * or a SIGHUP during the shutdown must not kill us before exit 0 */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	uv_close((uv_handle_t *)&gw->watchdog, on_close_free_nothing);
 }
 
@@ -163,8 +169,9 @@ static void on_watchdog(uv_timer_t *t)
 	gw_sd_notify("WATCHDOG=1");
 }
 
-/* The state directory belongs to the daemon's user (systemd's
- * StateDirectory= does this under the unit; by hand we do it). */
+/* The state directory belongs to the daemon's user: the journal is written
+ * after the privilege drop. (The unit's tmpfiles.d entry creates it so; by
+ * hand we do it here.) */
 static int prepare_state_dir(const char *dir, uid_t uid, gid_t gid, bool chown_it)
 {
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST)

@@ -47,14 +47,20 @@ int gw_drop_privileges(uid_t uid, gid_t gid)
 	 * after the uid change; KEEPCAPS keeps the permitted set across it. */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return -errno;
-	/* empty the bounding set of everything else, so nothing exec'd later
-	 * (there should be nothing) can regain it */
+	/* Empty the bounding set of everything else, so nothing exec'd later
+	 * (there should be nothing) can regain it. It needs CAP_SETPCAP; a
+	 * supervisor that already narrowed the set may have withheld it, and
+	 * then what it left is what bounds us. */
 	for (int cap = 0; cap < 64; cap++) {
-		if (GW_KEPT_CAPS & (1ull << cap))
+		int in_set = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+		if (in_set < 0)
+			break; /* past the kernel's last capability */
+		if (!in_set || (GW_KEPT_CAPS & (1ull << cap)))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-			if (errno == EINVAL)
-				break; /* past the kernel's last capability */
+			if (errno == EPERM)
+				break;
 			return -errno;
 		}
 	}
