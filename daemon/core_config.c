@@ -124,24 +124,13 @@ static void load_state_dir(struct load *ld, const struct cf_arg *a)
 
 static void load_log_level(struct load *ld, const struct cf_arg *a)
 {
-	static const struct {
-		const char *word;
-		enum gw_log_level level;
-	} levels[] = {
-		{"error", GW_LOG_ERR},
-		{"warning", GW_LOG_WARNING},
-		{"info", GW_LOG_INFO},
-		{"debug", GW_LOG_DEBUG},
-	};
+	int level = gw_log_level_parse(a->text);
 
-	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-		if (strcmp(a->text, levels[i].word) == 0) {
-			ld->cfg->log_level = (int)levels[i].level;
-			return;
-		}
-	}
-	cf_error(ld->err, &a->pos, NULL, "log-level: \"%s\" is not one of error, warning, info, debug",
-		 a->text);
+	if (level < 0)
+		cf_error(ld->err, &a->pos, NULL, "log-level: \"%s\" is not one of error, warning, info, debug",
+			 a->text);
+	else
+		ld->cfg->log_level = level;
 }
 
 static void load_global(struct load *ld, const struct cf_node *n)
