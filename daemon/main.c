@@ -54,7 +54,8 @@ static void usage(FILE *f)
 		   "  -c, --config FILE  configuration file (default " GW_DEFAULT_CONFIG ")\n"
 		   "  -n, --check        validate the configuration and exit (0: good, 1: errors)\n"
 		   "  -d, --debug        log at debug level whatever log-level says\n"
-		   "  -V, --version      print the version and exit\n");
+		   "  -V, --version      print the version and exit\n"
+		   "  -h, --help         print this help and exit\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)

@@ -25,6 +25,7 @@ packages=(
 	strace   # t-systemd-unit: the daemon's syscalls against SystemCallFilter=
 	passwd   # useradd/groupadd for the test users
 	util-linux # setpriv: run homegwctl as the test user
+	groff-base man-db # t-manpages: the pages render without warnings
 )
 
 missing() {
