@@ -26,6 +26,7 @@ packages=(
 	passwd   # useradd/groupadd for the test users
 	util-linux # setpriv: run homegwctl as the test user
 	groff-base man-db # t-manpages: the pages render without warnings
+	kea-dhcp4-server kea-admin # tests/bench/dhcp.sh: the peer (Kea) and perfdhcp
 )
 
 missing() {
