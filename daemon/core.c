@@ -182,14 +182,76 @@ static const struct gw_command core_commands[] = {
 	{.name = "reload", .admin = true, .min_args = 0, .max_args = 0, .usage = "reload", .fn = cmd_reload},
 };
 
+/* A module's command as registered: the module's own, behind a
+ * trampoline that hands it the module's current state, or answers that the
+ * module is not running. So `leases` on a router without DHCP says why
+ * instead of "unknown command", and modules never (un)register anything. */
+struct gw_module_binding {
+	struct gw *gw;
+	size_t module;
+	const struct gw_command *cmd;
+	struct gw_command proxy; /* what the control table holds */
+};
+
+static void module_command(struct gw_request *req, int argc, char **argv, void *data)
+{
+	struct gw_module_binding *b = data;
+	const struct gw_module *mod = b->gw->modules[b->module];
+	char sections[128] = "";
+
+	if (b->gw->mod_running[b->module]) {
+		b->cmd->fn(req, argc, argv, b->gw->mod_state[b->module]);
+		return;
+	}
+	for (size_t i = 0; mod->sections && mod->sections[i]; i++) {
+		size_t used = strlen(sections);
+		snprintf(sections + used, sizeof(sections) - used, "%s\"%s\"", i ? " or " : "", mod->sections[i]);
+	}
+	gw_request_fail(req, "%s is not running: the configuration has no %s section", mod->name, sections);
+}
+
+static size_t count_module_commands(const struct gw *gw)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < gw->nmodules; i++)
+		n += gw->modules[i]->configure ? gw->modules[i]->ncommands : 0;
+	return n;
+}
+
 int gw_core_register_commands(struct gw *gw)
 {
+	size_t n = count_module_commands(gw), k = 0;
+
 	for (size_t i = 0; i < sizeof(core_commands) / sizeof(core_commands[0]); i++) {
 		int rc = gw_control_register(gw->control, &core_commands[i], gw);
 		if (rc < 0)
 			return rc;
 	}
+	gw->bindings = calloc(n ? n : 1, sizeof(*gw->bindings));
+	if (!gw->bindings)
+		return -ENOMEM;
+	for (size_t i = 0; i < gw->nmodules; i++) {
+		const struct gw_module *mod = gw->modules[i];
+
+		for (size_t c = 0; mod->configure && c < mod->ncommands; c++, k++) {
+			struct gw_module_binding *b = &gw->bindings[k];
+			int rc;
+
+			*b = (struct gw_module_binding){gw, i, &mod->commands[c], mod->commands[c]};
+			b->proxy.fn = module_command;
+			rc = gw_control_register(gw->control, &b->proxy, b);
+			if (rc < 0)
+				return rc;
+		}
+	}
 	return 0;
+}
+
+void gw_core_free_commands(struct gw *gw)
+{
+	free(gw->bindings);
+	gw->bindings = NULL;
 }
 
 /* ---- watching the tables ---- */

@@ -7,8 +7,10 @@
 struct gw;
 struct gw_request;
 
-/* Register the core's commands (status, reload) on gw->control. */
+/* Register the core's commands (status, reload) and every built module's
+ * on gw->control; gw_core_free_commands after the control socket closed. */
 int gw_core_register_commands(struct gw *gw);
+void gw_core_free_commands(struct gw *gw);
 /* Subscribe to the iface and names tables (logging, expiry timer);
  * call after both exist and gw->loop runs. */
 int gw_core_watch_tables(struct gw *gw);

@@ -20,6 +20,7 @@ struct gw_iface_table;
 struct gw_names;
 struct gw_module;
 struct gw_reload_job;
+struct gw_module_binding;
 
 struct gw {
 	uv_loop_t *loop;
@@ -45,6 +46,7 @@ struct gw {
 	uv_timer_t watchdog;
 	uv_timer_t names_expiry;
 	int iface_sub, names_sub; /* the core's own subscriptions */
+	struct gw_module_binding *bindings; /* the modules' commands (core.c) */
 };
 
 #endif

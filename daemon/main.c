@@ -5,6 +5,7 @@
 #include "control.h"
 #include "core.h"
 #include "core_config.h"
+#include "dhcp.h"
 #include "gw.h"
 #include "iface.h"
 #include "log.h"
@@ -22,20 +23,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The table of modules. A planned module without a configure() has its
- * sections reported as "not supported yet" until its issue lands. */
-static const char *const dhcp_sections[] = {"dhcp", "dhcp-relay", NULL};
+/* The table of modules, in start order. A planned module without a
+ * configure() has its sections reported as "not supported yet" until its
+ * issue lands. */
 static const char *const dns_sections[] = {"dns", NULL};
 static const char *const nat_sections[] = {"nat", NULL};
 static const char *const igmp_sections[] = {"igmp-proxy", NULL};
 
-static const struct gw_module planned_dhcp = {.name = "dhcp", .sections = dhcp_sections};
 static const struct gw_module planned_dns = {.name = "dns", .sections = dns_sections};
 static const struct gw_module planned_nat = {.name = "nat", .sections = nat_sections};
 static const struct gw_module planned_igmp = {.name = "igmp", .sections = igmp_sections};
 
 static const struct gw_module *const modules[] = {
-	&planned_dhcp,
+	&dhcp_module,
 	&planned_dns,
 	&planned_nat,
 	&planned_igmp,
@@ -261,10 +261,6 @@ static int gw_start(struct gw *gw)
 	if ((rc = setup_signals(gw)) < 0 || (rc = setup_watchdog(gw)) < 0)
 		return rc;
 
-	/* modules open their privileged sockets before the drop */
-	if ((rc = gw_modules_start(gw)) < 0)
-		return rc;
-
 	if (root && gw->config->user) {
 		rc = gw_drop_privileges(uid, gid);
 		if (rc < 0) {
@@ -274,7 +270,12 @@ static int gw_start(struct gw *gw)
 		gw_info("running as %s (uid %u) with CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE",
 			gw->config->user, (unsigned)uid);
 	}
-	return 0;
+
+	/* Modules start after the drop, as they start on a reload: what they
+	 * need (ports < 1024, raw and packet sockets, netlink) the three
+	 * capabilities give, and what they write in state-dir (the lease
+	 * journal) belongs to the daemon's user. */
+	return gw_modules_start(gw);
 }
 
 int main(int argc, char **argv)
@@ -337,6 +338,7 @@ int main(int argc, char **argv)
 		gw_iface_table_free(gw.ifaces);
 	if (gw.names)
 		gw_names_free(gw.names);
+	gw_core_free_commands(&gw);
 	gw_config_free(gw.config);
 	free(abs_path);
 	if (rc == 0)

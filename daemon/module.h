@@ -21,6 +21,7 @@
 struct gw;
 struct gw_config;
 struct cf_errors;
+struct gw_command;
 
 #define GW_RELOAD_PENDING 1
 
@@ -36,6 +37,11 @@ struct gw_module {
 	void (*free_config)(void *cfg);
 	/* one line for `status` ("2 scopes, 14 leases"); may be NULL */
 	void (*summary)(void *state, char *buf, size_t len);
+	/* Its control commands. The core registers them once, for the
+	 * daemon's life: while the module runs, fn gets its state as DATA;
+	 * while it does not (no section), the core answers "not running". */
+	const struct gw_command *commands;
+	size_t ncommands;
 };
 
 /* Start every module configured in gw->config. Returns 0, or the first

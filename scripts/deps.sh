@@ -27,6 +27,8 @@ packages=(
 	util-linux # setpriv: run homegwctl as the test user
 	groff-base man-db # t-manpages: the pages render without warnings
 	kea-dhcp4-server kea-admin # tests/bench/dhcp.sh: the peer (Kea) and perfdhcp
+	udhcpc isc-dhcp-client dhcpcd-base # DHCP clients: the lab's LAN client, tests/integration/t-dhcp-*
+	isc-dhcp-relay dnsmasq-base # t-dhcp-relay (dhcrelay); dnsmasq: the DHCP tests' stand-in server mode
 )
 
 missing() {

@@ -11,8 +11,7 @@
 #             servers on 198.18.0.0/15, scripts/lab-internet.sh)
 #   hgw-gw    the gateway: veth-wan 203.0.113.2/24, veth-lan 198.51.100.1/24,
 #             IPv4 forwarding on; homegwd runs here with etc/lab.conf
-#   hgw-lan   a LAN client on eth0 (198.51.100.100/24 set by hand until the
-#             DHCP module exists)
+#   hgw-lan   a LAN client on eth0, configured by DHCP from homegwd (udhcpc)
 #
 # Nothing leaves the namespaces: every address is from the documentation and
 # benchmark ranges (DESIGN.md, "Tests touch only their own network"). The
@@ -158,16 +157,14 @@ ip -n "$NS_GW" link add veth-lan type veth peer name eth0 netns "$NS_LAN"
 ip -n "$NS_INET" addr add 203.0.113.1/24 dev eth0
 ip -n "$NS_GW" addr add 203.0.113.2/24 dev veth-wan
 ip -n "$NS_GW" addr add 198.51.100.1/24 dev veth-lan
-ip -n "$NS_LAN" addr add 198.51.100.100/24 dev eth0
 for pair in "$NS_INET eth0" "$NS_GW veth-wan" "$NS_GW veth-lan" "$NS_LAN eth0"; do
 	read -r ns dev <<<"$pair"
 	ip -n "$ns" link set "$dev" up
 done
 ip -n "$NS_GW" route add default via 203.0.113.1
-ip -n "$NS_LAN" route add default via 198.51.100.1
 ip netns exec "$NS_GW" sysctl -q -w net.ipv4.ip_forward=1
 echo "  $NS_INET eth0 203.0.113.1/24  <->  $NS_GW veth-wan 203.0.113.2/24"
-echo "  $NS_GW veth-lan 198.51.100.1/24  <->  $NS_LAN eth0 198.51.100.100/24"
+echo "  $NS_GW veth-lan 198.51.100.1/24  <->  $NS_LAN eth0 (DHCP)"
 
 if ((have_internet)); then
 	say "starting the lab internet's DNS servers in $NS_INET"
@@ -192,6 +189,30 @@ if ((!ready)); then
 	die "homegwd did not answer on $SOCK (log: $RUN/homegwd.log)"
 fi
 echo "  homegwd pid $homegwd_pid, control socket $SOCK, log $RUN/homegwd.log"
+
+# ---- the LAN client asks for an address ------------------------------------
+# udhcpc's script applies the lease in hgw-lan (address, routes) and keeps
+# what it was given for the report; nothing touches the host's resolv.conf.
+cat >"$RUN/udhcpc.sh" <<'EOS'
+#!/bin/sh
+case "$1" in
+deconfig) ip addr flush dev "$interface" ;;
+bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	for r in $router; do ip route replace default via "$r" dev "$interface"; break; done
+	echo "address=$ip mask=$mask router=$router dns=$dns domain=$domain lease=$lease serverid=$serverid" >"$LAB_LEASE_FILE"
+	;;
+esac
+EOS
+chmod +x "$RUN/udhcpc.sh"
+say "the LAN client asks for an address (udhcpc in $NS_LAN)"
+if LAB_LEASE_FILE=$RUN/client-lease ip netns exec "$NS_LAN" udhcpc -q -n -f -i eth0 -t 5 -T 1 \
+	-x hostname:lab-client -s "$RUN/udhcpc.sh" >"$RUN/udhcpc.log" 2>&1; then
+	echo "  got $(cat "$RUN/client-lease")"
+else
+	echo "  no lease (udhcpc log: $RUN/udhcpc.log)"
+fi
 
 # ---- report -----------------------------------------------------------------
 probe() { # DESC NETNS ADDRESS
@@ -230,7 +251,10 @@ fi
 probe "LAN client -> internet host 203.0.113.1 (needs NAT)" "$NS_LAN" 203.0.113.1
 
 say "services"
-module_line dhcp DHCP "the LAN client's lease (it has 198.51.100.100/24 set by hand)" "issue 3"
+module_line dhcp DHCP "the LAN client's lease" "issue 3"
+if [[ $(jq -r '.modules.dhcp.running' <<<"$status_json") == true ]]; then
+	ctl leases | sed 's/^/    /'
+fi
 module_line dns DNS "resolving through the lab's root servers, local names"
 module_line nat NAT "masquerade of 198.51.100.0/24 behind 203.0.113.2, port forwards"
 module_line igmp Multicast "IGMP proxy from the internet side to the LAN"

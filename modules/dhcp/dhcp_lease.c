@@ -122,6 +122,18 @@ static bool client_valid(const struct dhcp_lease_client *c)
 	       (c->client_id_len == 0 || c->client_id) && (c->hlen == 0 || c->chaddr);
 }
 
+/* The client-id that identifies C, 0 bytes when none does. A client-id
+ * that is just htype+chaddr (what dhclient, udhcpc and Windows send) names
+ * the same client as the bare chaddr: one identity, so a client that starts
+ * or stops sending it keeps its address (dnsmasq and Kea match so too). */
+static uint8_t identity_cid_len(uint8_t htype, uint8_t hlen, const uint8_t *chaddr, const uint8_t *cid,
+				uint8_t cid_len)
+{
+	if (cid_len == 1 + hlen && hlen > 0 && cid[0] == htype && memcmp(cid + 1, chaddr, hlen) == 0)
+		return 0;
+	return cid_len;
+}
+
 static size_t key_bucket(const struct dhcp_lease_table *t, uint16_t scope, const struct dhcp_lease_client *c)
 {
 	uint8_t buf[4 + DHCP_LEASE_CID_MAX + DHCP_LEASE_CHADDR_MAX];
@@ -129,7 +141,7 @@ static size_t key_bucket(const struct dhcp_lease_table *t, uint16_t scope, const
 
 	buf[n++] = (uint8_t)scope;
 	buf[n++] = (uint8_t)(scope >> 8);
-	if (c->client_id_len) {
+	if (identity_cid_len(c->htype, c->hlen, c->chaddr, c->client_id, c->client_id_len)) {
 		buf[n++] = 1;
 		memcpy(buf + n, c->client_id, c->client_id_len);
 		n += c->client_id_len;
@@ -194,11 +206,12 @@ static bool key_eq(const struct dhcp_lease *l, uint16_t scope, const struct dhcp
 
 	if (l->scope != scope || !state_keyed(l->state))
 		return false;
-	if (c->client_id_len) {
-		cid = dhcp_lease_client_id(l, &n);
+	cid = dhcp_lease_client_id(l, &n);
+	n = identity_cid_len(l->htype, l->hlen, dhcp_lease_chaddr(l), cid, (uint8_t)n);
+	if (identity_cid_len(c->htype, c->hlen, c->chaddr, c->client_id, c->client_id_len)) {
 		return n == c->client_id_len && memcmp(cid, c->client_id, n) == 0;
 	}
-	return l->cid_len == 0 && l->htype == c->htype && l->hlen == c->hlen &&
+	return n == 0 && l->htype == c->htype && l->hlen == c->hlen &&
 	       memcmp(dhcp_lease_chaddr(l), c->chaddr, c->hlen) == 0;
 }
 
