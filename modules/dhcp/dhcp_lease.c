@@ -672,7 +672,8 @@ int dhcp_lease_scope_set_pools(struct dhcp_lease_table *t, uint16_t scope,
 		np[i].first = pools[i].first;
 		np[i].last = pools[i].last;
 	}
-	qsort(np, npools, sizeof(*np), pool_cmp);
+	if (npools > 1) /* qsort(NULL, 0) is undefined */
+		qsort(np, npools, sizeof(*np), pool_cmp);
 	for (size_t i = 0; i < npools; i++) {
 		uint64_t size = (uint64_t)np[i].last - np[i].first + 1;
 
