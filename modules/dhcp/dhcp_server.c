@@ -43,7 +43,7 @@ static struct in_addr n32(uint32_t x)
 
 static uint32_t mask_of(uint8_t len)
 {
-	return len ? ~0u << (32 - len) : 0;
+	return len >= 32 ? ~0u : len ? ~0u << (32 - len) : 0;
 }
 
 /* ------------------------------------------------------------ private */
@@ -90,7 +90,7 @@ static const char *const srv_drop_names[DHCP_SRV_DROP_COUNT] = {
 
 const char *dhcp_srv_drop_name(int reason)
 {
-	if (reason < 0)
+	if (reason < 0 && reason > -DHCP_SRV_DROP_COUNT)
 		reason = -reason;
 	if (reason > 0 && reason < DHCP_DROP_COUNT)
 		return dhcp_drop_name(reason);
@@ -209,13 +209,16 @@ static bool env_is_local(const struct dhcp_server *s, struct in_addr a)
 
 /* The scope's pools in force in the lease table: a local scope's cut to
  * the hosts of its link's subnet (what lies outside is not served, and
- * counted), a remote scope's as configured (the config keeps them inside). */
+ * counted), a remote scope's as configured (the config keeps them inside).
+ * A pool is served up to the table's DHCP_LEASE_POOL_MAX addresses (also
+ * counted): 16 million addresses, far beyond any home. */
 static int scope_set_pools(struct dhcp_server *s, struct dhcp_srv_scope *ss, bool clip, uint32_t net,
 			   uint8_t prefix)
 {
 	struct dhcp_lease_pool pools[DHCP_MAX_POOLS];
 	const struct dhcp_scope *sc = ss->cfg;
-	uint32_t lo = 1, hi = BROADCAST_ALL - 1, size = 0, outside = 0;
+	uint32_t lo = 1, hi = BROADCAST_ALL - 1, outside = 0;
+	uint64_t size = 0;
 	size_t n = 0;
 	int err;
 
@@ -234,6 +237,10 @@ static int scope_set_pools(struct dhcp_server *s, struct dhcp_srv_scope *ss, boo
 		l = l < hi ? l : hi;
 		if (f > l)
 			continue;
+		if (l - f >= DHCP_LEASE_POOL_MAX) {
+			l = f + (DHCP_LEASE_POOL_MAX - 1);
+			outside++;
+		}
 		pools[n++] = (struct dhcp_lease_pool){f, l};
 		size += l - f + 1;
 	}
@@ -243,7 +250,7 @@ static int scope_set_pools(struct dhcp_server *s, struct dhcp_srv_scope *ss, boo
 	ss->clipped = clip;
 	ss->net = net & mask_of(prefix);
 	ss->prefix = prefix;
-	ss->pool_size = size;
+	ss->pool_size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
 	ss->pools_outside = outside;
 	return 0;
 }
@@ -312,14 +319,28 @@ static bool addr_reserved(void *data, uint32_t addr)
 	return dhcp_host_by_addr(sc, n32(addr)) != NULL;
 }
 
-/* The lease table's notion of a client (RFC 2131 4.2), across scopes. */
+/* The length of the client-id that identifies a client, 0 when its chaddr
+ * does: RFC 2131 4.2, option 61 when sent, else htype + chaddr; and a
+ * client-id that is just htype + chaddr (dhclient's, udhcpc's, Windows')
+ * names the same client as the bare chaddr, as the lease table matches. */
+static size_t identity_cid_len(uint8_t htype, uint8_t hlen, const uint8_t *chaddr, const uint8_t *cid,
+			       size_t len)
+{
+	if (len == 1u + hlen && hlen && cid[0] == htype && memcmp(cid + 1, chaddr, hlen) == 0)
+		return 0;
+	return len;
+}
+
+/* The lease table's notion of one client, across scopes. */
 static bool lease_is_client(const struct dhcp_lease *l, const struct dhcp_lease_client *c)
 {
-	size_t n;
+	size_t n, cn;
 	const uint8_t *cid = dhcp_lease_client_id(l, &n);
 
-	if (c->client_id_len)
-		return n == c->client_id_len && memcmp(cid, c->client_id, n) == 0;
+	n = identity_cid_len(l->htype, l->hlen, dhcp_lease_chaddr(l), cid, n);
+	cn = identity_cid_len(c->htype, c->hlen, c->chaddr, c->client_id, c->client_id_len);
+	if (cn)
+		return n == cn && memcmp(cid, c->client_id, n) == 0;
 	return n == 0 && l->htype == c->htype && l->hlen == c->hlen &&
 	       memcmp(dhcp_lease_chaddr(l), c->chaddr, c->hlen) == 0;
 }
@@ -812,10 +833,11 @@ static enum dhcp_result_kind offer_or_ack(struct req *r, uint8_t type, struct in
 static uint64_t client_hash(const struct dhcp_server *s, const struct dhcp_lease_client *c)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ s->seed;
-	const uint8_t *p = c->client_id_len ? c->client_id : c->chaddr;
-	size_t n = c->client_id_len ? c->client_id_len : c->hlen;
+	size_t cn = identity_cid_len(c->htype, c->hlen, c->chaddr, c->client_id, c->client_id_len);
+	const uint8_t *p = cn ? c->client_id : c->chaddr;
+	size_t n = cn ? cn : c->hlen;
 
-	h = (h ^ (c->client_id_len ? 0x100u : c->htype)) * 0x100000001b3ull;
+	h = (h ^ (cn ? 0x100u : c->htype)) * 0x100000001b3ull;
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 0x100000001b3ull;
 	return h ^ (h >> 29);
@@ -1310,12 +1332,41 @@ static enum dhcp_result_kind serve(struct dhcp_server *s, const struct dhcp_link
 		return on_decline(&r);
 	case DHCP_RELEASE:
 		return on_release(&r);
-	default:
+	case DHCP_INFORM:
 		return on_inform(&r);
+	default: /* dhcp_parse() lets no server's type through in a request */
+		return drop(s, res, DHCP_DROP_BAD_MSG_TYPE);
 	}
 }
 
 /* ------------------------------------------------------------ relay */
+
+/* RFC 3046 2.1: option 82 into the copy in RES, unless a relay closer to
+ * the client put one there, or it would not fit (then forward without). */
+static void relay_agent_info(struct dhcp_server *s, const struct dhcp_relay *rl, const struct dhcp_link *link,
+			     struct dhcp_result *res)
+{
+	const char *circuit = rl->circuit_id ? rl->circuit_id : link->device;
+	struct dhcp_agent_opts ai = {
+		.circuit_id = circuit,
+		.circuit_id_len = circuit ? strlen(circuit) : 0,
+		.remote_id = rl->remote_id,
+		.remote_id_len = rl->remote_id ? strlen(rl->remote_id) : 0,
+	};
+	int n;
+
+	if (dhcp_has(s->msg, DHCP_OPT_AGENT_INFO)) {
+		s->stats.relay.agent_info_kept++;
+		return;
+	}
+	n = dhcp_relay_add_agent_info(res->buf, res->len, DHCP_SERVER_RELAY_MAX, &ai);
+	if (n > 0) {
+		res->len = (size_t)n;
+		s->stats.relay.agent_info_added++;
+	} else if (n == -EMSGSIZE) {
+		s->stats.relay.agent_info_too_big++;
+	}
+}
 
 /* RFC 1542 4.1.1, RFC 3046 2.1: a client's request on a relay link goes to
  * every server of the relay, with giaddr and option 82. */
@@ -1324,8 +1375,6 @@ static enum dhcp_result_kind relay_request(struct dhcp_server *s, const struct d
 					   struct dhcp_result *res)
 {
 	const struct dhcp_msg *m = s->msg;
-	struct dhcp_agent_opts ai = {0};
-	int n;
 
 	/* RFC 3046 2.1: 82 with giaddr 0 came from the client itself (or a
 	 * relay on an untrusted circuit): drop */
@@ -1339,23 +1388,8 @@ static enum dhcp_result_kind relay_request(struct dhcp_server *s, const struct d
 	if (dhcp_relay_request(res->buf, len, link->addrs[0].addr, rl->max_hops) < 0)
 		return drop(s, res, DHCP_SRV_DROP_RELAY_HOPS);
 	res->len = len;
-	if (rl->agent_info && dhcp_has(m, DHCP_OPT_AGENT_INFO)) {
-		s->stats.relay.agent_info_kept++; /* a relay closer to the client put it there */
-	} else if (rl->agent_info) {
-		const char *cid = rl->circuit_id ? rl->circuit_id : link->device;
-
-		ai.circuit_id = cid;
-		ai.circuit_id_len = cid ? strlen(cid) : 0;
-		ai.remote_id = rl->remote_id;
-		ai.remote_id_len = rl->remote_id ? strlen(rl->remote_id) : 0;
-		n = dhcp_relay_add_agent_info(res->buf, len, DHCP_SERVER_RELAY_MAX, &ai);
-		if (n > 0) {
-			res->len = (size_t)n;
-			s->stats.relay.agent_info_added++;
-		} else {
-			s->stats.relay.agent_info_too_big++; /* RFC 3046 2.1: forward without */
-		}
-	}
+	if (rl->agent_info)
+		relay_agent_info(s, rl, link, res);
 	for (size_t i = 0; i < rl->nservers && i < DHCP_MAX_SERVERS; i++) {
 		struct dhcp_dest *d = &res->dest[res->ndest++];
 

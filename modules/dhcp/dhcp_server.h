@@ -167,7 +167,7 @@ struct dhcp_result {
 	struct dhcp_dest dest[DHCP_MAX_SERVERS]; /* the same bytes to each */
 	size_t len;
 	uint8_t buf[DHCP_SERVER_BUF];
-	size_t nrecs; /* changes the table has applied, in order: journal them */
+	size_t nrecs; /* changes the table has applied, in order: journal them, whatever kind is */
 	struct dhcp_lease_rec recs[DHCP_SERVER_RECS_MAX];
 	struct dhcp_event event;
 };
@@ -227,7 +227,9 @@ struct dhcp_server {
 /* Start serving CFG (not NULL) with table T, whose journal has been
  * replayed into it: every scope of CFG gets its id and pools in T (scopes T
  * knows that CFG lacks keep their leases and lose their pools), and the
- * names of bound leases are published in NAMES (may be NULL). SEED keys
+ * names of bound leases are published in NAMES (may be NULL). Publish the
+ * static names first (dns hosts, reservations' `name`, the router's own):
+ * a client's name that is one of them is refused (anti-spoofing). SEED keys
  * the offer limit's hash (random bytes). The server keeps CFG, T, NAMES
  * and ENV's data. 0, -ENOMEM, or the table's error (-ENOSPC: scopes). */
 int dhcp_server_init(struct dhcp_server *s, const struct dhcp_config *cfg, struct dhcp_lease_table *t,
@@ -241,7 +243,7 @@ void dhcp_server_free(struct dhcp_server *s);
 int dhcp_server_reload(struct dhcp_server *s, const struct dhcp_config *new_cfg, time_t now);
 
 /* Decide about the LEN bytes of PKT that arrived on LINK (RX: addresses,
- * ifindex). RES is overwritten. Returns RES->kind. */
+ * ifindex; neither NULL). RES is overwritten. Returns RES->kind. */
 enum dhcp_result_kind dhcp_server_handle(struct dhcp_server *s, const uint8_t *pkt, size_t len,
 					 const struct dhcp_link *link, const struct dhcp_rx *rx, time_t now,
 					 struct dhcp_result *res);

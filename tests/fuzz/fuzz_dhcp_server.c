@@ -199,10 +199,22 @@ static void snapshot(struct dhcp_lease_table *t, time_t now)
 	}
 }
 
+/* RFC 2131 4.2 as the lease table reads it: option 61, else htype+chaddr;
+ * a client-id of just htype+chaddr is the bare chaddr's client. */
+static size_t identity(uint8_t htype, uint8_t hlen, const uint8_t *chaddr, const uint8_t *cid, size_t len)
+{
+	if (len == 1u + hlen && hlen && cid[0] == htype && memcmp(cid + 1, chaddr, hlen) == 0)
+		return 0;
+	return len;
+}
+
 static bool same_client(const struct held *h, const struct dhcp_lease_rec *r)
 {
-	if (r->cid_len || h->cid_len)
-		return r->cid_len == h->cid_len && memcmp(r->client_id, h->cid, r->cid_len) == 0;
+	size_t hn = identity(h->htype, h->hlen, h->chaddr, h->cid, h->cid_len);
+	size_t rn = identity(r->htype, r->hlen, r->chaddr, r->client_id, r->cid_len);
+
+	if (rn || hn)
+		return rn == hn && memcmp(r->client_id, h->cid, rn) == 0;
 	return r->htype == h->htype && r->hlen == h->hlen && memcmp(r->chaddr, h->chaddr, r->hlen) == 0;
 }
 
@@ -447,7 +459,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rx.dst.s_addr = link->addrs[0].addr.s_addr | htonl(0xff);
 			break;
 		default:
-			rx.dst = ip("198.18.0.77");
+			rx.dst = pick((uint8_t)(ctl ^ n)); /* 127.0.0.1, another link's, ... */
 			break;
 		}
 		rx.src = pick(mode >> 2);
@@ -455,6 +467,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		now += steps[(ctl >> 4) & 7];
 		if (ctl & 0x80)
 			dhcp_server_expire(&srv, now, NULL, NULL);
+		if (n == 0 && mode == 0xfe) {
+			/* the control socket's `lease release`, and a reload */
+			struct dhcp_lease_rec rec;
+
+			dhcp_server_release_addr(&srv, pick(ctl), now, &rec);
+			CHECK(dhcp_server_reload(&srv, dc, now) == 0);
+			check_table(t);
+			check_names(names, t);
+			continue;
+		}
 		snapshot(t, now);
 		k = dhcp_server_handle(&srv, p.b, p.len, link, &rx, now, &res);
 		check_result(k);

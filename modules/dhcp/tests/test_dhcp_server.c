@@ -1542,6 +1542,20 @@ static void test_names_anti_spoof(void **state)
 	assert_false(has_name(f, "laptop.home.arpa", "198.51.100.102"));
 	bind_named(f, MAC3, "laptop", NULL, 0);
 	assert_true(has_name(f, "laptop.home.arpa", "198.51.100.102"));
+	/* the same client, now sending its client-id 01:MAC and no name, is no
+	 * other client: it keeps its name */
+	{
+		static const uint8_t cid[] = {0x01, 0x02, 0, 0, 0, 0, 0x03};
+		struct creq c;
+
+		creq_init(&c, DHCP_REQUEST, MAC3);
+		c.ciaddr = ip("198.51.100.102");
+		opt(&c, DHCP_OPT_CLIENT_ID, cid, sizeof(cid));
+		send_from(f, &c, LAN, "198.51.100.102", "198.51.100.1");
+		expect_reply(f, DHCP_ACK);
+		assert_true(has_name(f, "laptop.home.arpa", "198.51.100.102"));
+		assert_int_equal(f->res.event.kind, DHCP_EV_NONE);
+	}
 }
 
 static void expect_fqdn_reply(struct fx *f, uint8_t flags, const char *name)
