@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2016 # jq filters and sh -c scripts in single quotes
 # dhcp-lib.sh — helpers for the DHCP integration tests (t-dhcp-*.sh), sourced
 # after lib.sh: the DHCP server under test, real clients (dhclient, udhcpc,
 # dhcpcd) inside the test's namespaces, and what they were given.
@@ -27,7 +27,8 @@
 # Every client script writes, at each event, one line "EVENT IP" to
 # $dir/events and the options it got to $dir/lease in one normalised form
 # (key=value lines: ip mask router dns domain lease mtu ntp routes serverid
-# hostname; routes as "DST/LEN GW" pairs joined by ", ", sorted), so the
+# hostname agent; routes as "DST/LEN GW" pairs joined by ", ", sorted; agent
+# is option 82 as udhcpc shows it, which no client may ever see), so the
 # tests compare the three clients with the same checks.
 
 DHCP_SERVER=${DHCP_SERVER:-homegwd}
@@ -37,10 +38,12 @@ homegwd | dnsmasq | dnsmasq-volatile) ;;
 esac
 note "DHCP server under test: $DHCP_SERVER"
 
-for _tool in dhclient udhcpc dhcpcd dnsmasq jq ss; do
+_tools=(dhclient udhcpc dhcpcd jq ss)
+[[ $DHCP_SERVER != dnsmasq* ]] || _tools+=(dnsmasq)
+for _tool in "${_tools[@]}"; do
 	command -v "$_tool" >/dev/null || fatal "$_tool is installed (scripts/deps.sh)"
 done
-unset _tool
+unset _tool _tools
 
 # The LAN every test uses (CONFIG.md's example scope on the test's veth).
 DHCP_GW_ADDR=198.51.100.1
@@ -93,6 +96,9 @@ ip_in_pool() {
 	x=$(ip_to_int "$1")
 	((x >= $(ip_to_int "${2:-$DHCP_POOL_FIRST}") && x <= $(ip_to_int "${3:-$DHCP_POOL_LAST}")))
 }
+check_in_pool() { # DESC ADDRESS
+	if ip_in_pool "$2"; then pass "$1"; else fail "$1" "got: '$2' (pool $DHCP_POOL_FIRST - $DHCP_POOL_LAST)"; fi
+}
 
 # ---- server instances --------------------------------------------------------
 #
@@ -100,7 +106,7 @@ ip_in_pool() {
 # is an "instance" with its own directory, config, state, socket and log;
 # dhcp_use NAME makes one current, so lib.sh's hgt_* and ctl act on it.
 
-declare -A _DI_KIND _DI_PID _DI_LOG _DI_NS _DI_CONF _DI_SOCK _DI_STATE _DI_LEASES
+declare -A _DI_PID _DI_LOG _DI_NS _DI_CONF _DI_SOCK _DI_STATE _DI_LEASES
 DHCP_CUR=
 
 _dhcp_save() {
@@ -123,11 +129,12 @@ dhcp_use() {
 		_DI_PID[$n]=
 		_DI_LOG[$n]=
 		_DI_NS[$n]=
-		_DI_KIND[$n]=
 	fi
 	DHCP_CUR=$n
 	HGT_CONF=${_DI_CONF[$n]}
+	# shellcheck disable=SC2034 # lib.sh's
 	HGT_SOCK=${_DI_SOCK[$n]}
+	# shellcheck disable=SC2034 # lib.sh's
 	HGT_STATE=${_DI_STATE[$n]}
 	HGT_PID=${_DI_PID[$n]}
 	HGT_LOG=${_DI_LOG[$n]}
@@ -138,7 +145,7 @@ dhcp_use() {
 # a client is checked for.
 _dhcp_scope_body() {
 	printf '\tpool %s %s\n' "$DHCP_POOL_FIRST" "$DHCP_POOL_LAST"
-	printf '\tlease-time %ss\n' "$DHCP_LEASE_TIME"
+	printf '\tlease-time %sm\n' $((DHCP_LEASE_TIME / 60))
 	printf '\tdns-server %s\n\tdomain lab.home.arpa\n\tntp-server %s\n' "$DHCP_GW_ADDR" "$DHCP_GW_ADDR"
 	printf '\tmtu 1400\n\troute 100.64.8.0/24 198.51.100.2\n'
 	local h name kind value addr
@@ -235,7 +242,6 @@ dhcp_start() {
 	shift 2
 	dhcp_use "$name"
 	_DI_NS[$name]=$ns
-	_DI_KIND[$name]=$DHCP_SERVER
 	if is_dnsmasq; then
 		_dhcp_conf_dnsmasq "$@" >"$HGT_CONF"
 		_dnsmasq_start "$ns"
@@ -243,7 +249,7 @@ dhcp_start() {
 	fi
 	hgt_config < <(_dhcp_conf_homegwd "$@")
 	check_rc "$name: homegwd --check accepts the $1 config" 0 "$HOMEGWD" --check -c "$HGT_CONF"
-	((RC == 0)) || fatal "$name: homegwd can run this config (it cannot yet: nothing else to test)"
+	((RC == 0)) || fatal "$name: homegwd takes the $1 config (nothing more to test without it)"
 	_homegwd_start "$ns"
 }
 
@@ -339,8 +345,8 @@ dhcp_lease_of() {
 lease_is() {
 	local a=$1 cond=$2
 	shift 2
-	dhcp_leases | jq -e --arg a "$a" "$@" "[.leases[] | select(.address == \$a)] | length == 1 and (first | $cond)" \
-		>/dev/null
+	dhcp_leases | jq -e --arg a "$a" "$@" \
+		"[.leases[] | select(.address == \$a)] | length == 1 and (first | $cond)" >/dev/null
 }
 
 # lease_absent ADDRESS: the server has no lease of ADDRESS at all.
@@ -396,6 +402,7 @@ record() { # EVENT: write the normalised lease (when there is one), then the eve
 			echo "ip=$ip"; echo "mask=$mask"; echo "router=$router"; echo "dns=$dns"
 			echo "domain=$domain"; echo "lease=$lease"; echo "mtu=$mtu"; echo "ntp=$ntp"
 			echo "routes=$(pairs "$routes")"; echo "serverid=$serverid"; echo "hostname=$hostname"
+			echo "agent=${agent:-}"
 		} >"$dir/lease.tmp"
 		mv "$dir/lease.tmp" "$dir/lease"
 	fi
@@ -458,6 +465,8 @@ _udhcpc_script() { # DIR CONFIGURE
 ip=${ip:-}; mask=${subnet:-}; router=${router:-}; dns=${dns:-}; domain=${domain:-}
 lease=${lease:-}; mtu=${mtu:-}; ntp=${ntpsrv:-}; serverid=${serverid:-}; hostname=${hostname:-}
 routes=${staticroutes:-}
+# Relay agent information (82) must never reach a client (RFC 3046 2.2).
+agent=${opt82:-}
 case $1 in
 bound | renew) up ;;
 deconfig) down ;;
@@ -590,10 +599,10 @@ dhclient_release() {
 _udhcpc_args() { # NAME NS DEV DIR ARGS...
 	local name=$1 ns=$2 dev=$3 d=$4
 	shift 4
-	local host=(-x "hostname:$name")
-	[[ " $* " != *" hostname:"* ]] || host=()
+	local hostopt=(-x "hostname:$name")
+	[[ " $* " != *" hostname:"* ]] || hostopt=()
 	printf '%s\0' ip netns exec "$ns" udhcpc -f -i "$dev" -s "$d/script" -t 5 -T 1 -A 1 \
-		-O ntpsrv -O mtu -O staticroutes -O domain "${host[@]}" "$@"
+		-O ntpsrv -O mtu -O staticroutes -O domain "${hostopt[@]}" "$@"
 }
 udhcpc_run() {
 	local name=$1 ns=$2 dev=$3 d rc=0
@@ -638,20 +647,27 @@ dhcpcd_start() {
 
 # ---- checks on what a client got -------------------------------------------
 
-# check_client_options NAME: the options every client must get from the LAN
-# scope (the brief's config), from NAME's normalised lease.
-check_client_options() {
+# check_client_basic NAME [SERVER-ID]: address from the pool, mask, router,
+# DNS server, server id (default: the gateway's address).
+check_client_basic() {
 	local n=$1 ip
 	ip=$(client_get "$n" ip)
-	if ip_in_pool "$ip"; then pass "$n: address $ip is in the pool"; else fail "$n: address in the pool" "got: '$ip'"; fi
+	check_in_pool "$n: address $ip is in the pool" "$ip"
 	check_eq "$n: subnet mask (option 1)" 255.255.255.0 "$(client_get "$n" mask)"
 	check_eq "$n: router (option 3)" "$DHCP_GW_ADDR" "$(client_get "$n" router)"
 	check_eq "$n: DNS server (option 6)" "$DHCP_GW_ADDR" "$(client_get "$n" dns)"
+	check_eq "$n: server id (option 54)" "${2:-$DHCP_GW_ADDR}" "$(client_get "$n" serverid)"
+}
+
+# check_client_options NAME [SERVER-ID]: the options every client must get
+# from the scope (the brief's config), from NAME's normalised lease.
+check_client_options() {
+	local n=$1
+	check_client_basic "$@"
 	check_eq "$n: domain (option 15)" lab.home.arpa "$(client_get "$n" domain)"
 	check_eq "$n: lease time (option 51)" "$DHCP_LEASE_TIME" "$(client_get "$n" lease)"
 	check_eq "$n: MTU (option 26)" 1400 "$(client_get "$n" mtu)"
 	check_eq "$n: NTP server (option 42)" "$DHCP_GW_ADDR" "$(client_get "$n" ntp)"
-	check_eq "$n: server id (option 54)" "$DHCP_GW_ADDR" "$(client_get "$n" serverid)"
 	# RFC 3442: with option 121 the client ignores option 3, so the default
 	# route must be inside it.
 	check_eq "$n: classless routes (option 121), the default route included" \

@@ -21,8 +21,8 @@ declare -A ADDR=()
 # check_on_link NAME: the client's address is configured on eth0.
 check_on_link() {
 	check_jq "$1: ${ADDR[$1]}/24 is configured on the client's eth0" \
-		"$(ip -n "$LAN" -j -4 addr show dev eth0)" '[.[0].addr_info[] | "\(.local)/\(.prefixlen)"] | index($a)' \
-		--arg a "${ADDR[$1]}/24"
+		"$(ip -n "$LAN" -j -4 addr show dev eth0)" \
+		'[.[0].addr_info[] | "\(.local)/\(.prefixlen)"] | index($a)' --arg a "${ADDR[$1]}/24"
 }
 
 # The link between clients: the next one starts from nothing.
@@ -88,7 +88,8 @@ fi
 if homegwd_only "dhcp stats: counters and the lan scope's pool"; then
 	check_rc "dhcp stats: exit 0" 0 ctl --json dhcp stats
 	check_jq "dhcp stats: lan scope, pool of 100, 3 used, 97 free" "$OUT" \
-		'.ok == true and (.scopes[] | select(.scope == "lan") | .pool_size == 100 and .used == 3 and .free == 97)'
+		'.ok == true and
+		(.scopes[] | select(.scope == "lan") | .pool_size == 100 and .used == 3 and .free == 97)'
 	check_jq "dhcp stats: at least 3 DISCOVER, OFFER, REQUEST and ACK; no NAK" "$OUT" \
 		'.messages | .discover >= 3 and .offer >= 3 and .request >= 3 and .ack >= 3 and .nak == 0'
 	check_rc "dhcp stats (table): exit 0" 0 ctl dhcp stats

@@ -26,7 +26,7 @@ wait_released() {
 udhcpc_start rel1 "$LAN" eth0 -R
 client_wait "udhcpc: bound" rel1 bound
 addr=$(client_get rel1 ip)
-if ip_in_pool "$addr"; then pass "udhcpc: a pool address ($addr)"; else fail "udhcpc: a pool address" "got: '$addr'"; fi
+check_in_pool "udhcpc: a pool address ($addr)" "$addr"
 check_lease_bound "udhcpc: $addr is bound to $LAN_MAC (leases)" "$addr" "$LAN_MAC"
 client_stop rel1 TERM
 check_match "udhcpc: on SIGTERM with -R it released and deconfigured" 'deconfig $' "$(client_events rel1)"

@@ -73,7 +73,7 @@ clean_link
 ip -n "$LAN" link set eth0 address 02:00:00:00:02:03
 check_rc "no reservation: udhcpc gets a lease" 0 udhcpc_run other "$LAN" eth0
 other=$(client_get other ip)
-if ip_in_pool "$other"; then pass "no reservation: a pool address ($other)"; else fail "no reservation: a pool address" "got: '$other'"; fi
+check_in_pool "no reservation: a pool address ($other)" "$other"
 check_lease_bound "no reservation: leases has $other bound to 02:00:00:00:02:03" "$other" 02:00:00:00:02:03 other
 reserved_to "the MAC reservation is still held by $LAN_MAC" 198.51.100.10 "$LAN_MAC"
 

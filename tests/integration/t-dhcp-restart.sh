@@ -26,9 +26,8 @@ client_wait "dhclient: bound" boot-dhclient BOUND
 A=$(client_get boot-dhclient ip)
 check_rc "udhcpc (mv1): gets a lease" 0 udhcpc_run boot-udhcpc "$LAN" mv1
 B=$(client_get boot-udhcpc ip)
-for a in "$A" "$B"; do
-	if ip_in_pool "$a"; then pass "a pool address: $a"; else fail "a pool address" "got: '$a'"; fi
-done
+check_in_pool "dhclient: a pool address ($A)" "$A"
+check_in_pool "udhcpc: a pool address ($B)" "$B"
 check_lease_bound "before the restarts: $A bound to $LAN_MAC" "$A" "$LAN_MAC" boot-dhclient
 check_lease_bound "before the restarts: $B bound to $MV_MAC" "$B" "$MV_MAC" boot-udhcpc
 
