@@ -532,7 +532,7 @@ static int route_gateway(struct scope_build *b, const struct cf_node *n, struct 
 
 static void scope_route(struct scope_build *b, const struct cf_node *n)
 {
-	struct dhcp_route r = {.pos = n->pos};
+	struct dhcp_cfg_route r = {.pos = n->pos};
 	struct dhcp_scope *s = b->s;
 	char ref[REF_MAX];
 	size_t bytes;

@@ -59,7 +59,7 @@ struct dhcp_host {
 };
 
 /* `route PREFIX GATEWAY`: one entry of option 121 (RFC 3442). */
-struct dhcp_route {
+struct dhcp_cfg_route {
 	struct in_addr prefix;
 	uint8_t prefix_len;
 	struct in_addr gateway; /* 0.0.0.0: on-link */
@@ -108,8 +108,8 @@ struct dhcp_scope {
 	char *domain; /* option 15, or NULL */
 	struct in_addr *ntp_servers;
 	size_t nntp_servers;
-	uint16_t mtu;		   /* option 26, 0: not sent */
-	struct dhcp_route *routes; /* option 121, in file order (without the default route) */
+	uint16_t mtu;		       /* option 26, 0: not sent */
+	struct dhcp_cfg_route *routes; /* option 121, in file order (without the default route) */
 	size_t nroutes;
 	struct dhcp_option *options; /* sorted by code, each code once */
 	size_t noptions;

@@ -122,16 +122,21 @@ static bool client_valid(const struct dhcp_lease_client *c)
 	       (c->client_id_len == 0 || c->client_id) && (c->hlen == 0 || c->chaddr);
 }
 
-/* The client-id that identifies C, 0 bytes when none does. A client-id
- * that is just htype+chaddr (what dhclient, udhcpc and Windows send) names
- * the same client as the bare chaddr: one identity, so a client that starts
- * or stops sending it keeps its address (dnsmasq and Kea match so too). */
-static uint8_t identity_cid_len(uint8_t htype, uint8_t hlen, const uint8_t *chaddr, const uint8_t *cid,
-				uint8_t cid_len)
+size_t dhcp_lease_identity_len(const struct dhcp_lease_client *c)
 {
-	if (cid_len == 1 + hlen && hlen > 0 && cid[0] == htype && memcmp(cid + 1, chaddr, hlen) == 0)
+	if (c->client_id_len == 1 + c->hlen && c->hlen > 0 && c->client_id[0] == c->htype &&
+	    memcmp(c->client_id + 1, c->chaddr, c->hlen) == 0)
 		return 0;
-	return cid_len;
+	return c->client_id_len;
+}
+
+bool dhcp_lease_same_client(const struct dhcp_lease_client *a, const struct dhcp_lease_client *b)
+{
+	size_t an = dhcp_lease_identity_len(a), bn = dhcp_lease_identity_len(b);
+
+	if (an || bn)
+		return an == bn && memcmp(a->client_id, b->client_id, an) == 0;
+	return a->htype == b->htype && a->hlen == b->hlen && memcmp(a->chaddr, b->chaddr, a->hlen) == 0;
 }
 
 static size_t key_bucket(const struct dhcp_lease_table *t, uint16_t scope, const struct dhcp_lease_client *c)
@@ -141,7 +146,7 @@ static size_t key_bucket(const struct dhcp_lease_table *t, uint16_t scope, const
 
 	buf[n++] = (uint8_t)scope;
 	buf[n++] = (uint8_t)(scope >> 8);
-	if (identity_cid_len(c->htype, c->hlen, c->chaddr, c->client_id, c->client_id_len)) {
+	if (dhcp_lease_identity_len(c)) {
 		buf[n++] = 1;
 		memcpy(buf + n, c->client_id, c->client_id_len);
 		n += c->client_id_len;
@@ -201,18 +206,12 @@ static bool state_free(int state)
 
 static bool key_eq(const struct dhcp_lease *l, uint16_t scope, const struct dhcp_lease_client *c)
 {
-	size_t n;
-	const uint8_t *cid;
+	struct dhcp_lease_client lc;
 
 	if (l->scope != scope || !state_keyed(l->state))
 		return false;
-	cid = dhcp_lease_client_id(l, &n);
-	n = identity_cid_len(l->htype, l->hlen, dhcp_lease_chaddr(l), cid, (uint8_t)n);
-	if (identity_cid_len(c->htype, c->hlen, c->chaddr, c->client_id, c->client_id_len)) {
-		return n == c->client_id_len && memcmp(cid, c->client_id, n) == 0;
-	}
-	return n == 0 && l->htype == c->htype && l->hlen == c->hlen &&
-	       memcmp(dhcp_lease_chaddr(l), c->chaddr, c->hlen) == 0;
+	lc = lease_client(l);
+	return dhcp_lease_same_client(&lc, c);
 }
 
 static bool printable(const char *s, size_t n)

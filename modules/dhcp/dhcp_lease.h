@@ -66,6 +66,14 @@ struct dhcp_lease_client {
 	uint8_t hlen; /* <= DHCP_LEASE_CHADDR_MAX */
 	const uint8_t *chaddr;
 };
+/* A client-id that is just htype+chaddr (what dhclient, udhcpc and Windows
+ * send) names the same client as the bare chaddr: one identity, so a client
+ * that starts or stops sending it keeps its address (dnsmasq and Kea match
+ * so too). The length of the client-id that identifies C, 0 when its
+ * htype+chaddr does. */
+size_t dhcp_lease_identity_len(const struct dhcp_lease_client *c);
+/* A and B are one client by that rule (the lease table's matching). */
+bool dhcp_lease_same_client(const struct dhcp_lease_client *a, const struct dhcp_lease_client *b);
 
 /* The client held this address bound before: an expiring re-offer leaves an
  * EXPIRED record, not nothing. */

@@ -368,24 +368,6 @@ int dhcp_routes_encode(const struct dhcp_route *r, size_t n, uint8_t *out, size_
 /* The reverse: the count of routes (the first MAX stored), or -EINVAL. */
 int dhcp_routes_decode(const uint8_t *data, size_t len, struct dhcp_route *out, size_t max);
 
-/* The value types of the config's `option N TYPE VALUE...` (CONFIG.md). */
-enum dhcp_opt_type {
-	DHCP_OT_TEXT, /* one string, its bytes */
-	DHCP_OT_IP,   /* one or more dotted quads, 4 octets each */
-	DHCP_OT_U8,   /* one or more decimal numbers, 1, 2 or 4 octets each, network order */
-	DHCP_OT_U16,
-	DHCP_OT_U32,
-	DHCP_OT_HEX, /* one string of 2-digit hex octets separated by ':' (01:ab:ff) */
-};
-/* "text", "ip", "u8", "u16", "u32", "hex" → the type, or -EINVAL. */
-int dhcp_opt_type_parse(const char *name);
-const char *dhcp_opt_type_name(enum dhcp_opt_type t);
-/* Encode the N VALUES of type T into OUT. Returns the length, -EINVAL with
- * *BAD the index of the value that is wrong (or N when the number of values
- * is: text and hex take exactly one, the others at least one), -ENOSPC. */
-int dhcp_opt_encode(enum dhcp_opt_type t, const char *const *values, size_t n, uint8_t *out, size_t cap,
-		    size_t *bad);
-
 /* Option 81 for a reply (RFC 4702 4): FLAGS, RCODE1 = RCODE2 = 255 (2.2:
  * "A server SHOULD set these to 255"), NAME ("host.home.arpa", at most one
  * final dot) in wire format when FLAGS has E, else ASCII; QUALIFIED ends it

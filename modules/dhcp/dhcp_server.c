@@ -8,12 +8,7 @@
  * the parsed message and the reply being built live in the server. */
 #include "dhcp_server.h"
 
-/* dhcp_config.h (through dhcp_server.h) has taken the tag struct dhcp_route;
- * dhcp_packet.h's is renamed here and not used (option 121 is encoded below
- * from the config's routes). */
-#define dhcp_route dhcp_packet_route
 #include "dhcp_packet.h"
-#undef dhcp_route
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -319,30 +314,15 @@ static bool addr_reserved(void *data, uint32_t addr)
 	return dhcp_host_by_addr(sc, n32(addr)) != NULL;
 }
 
-/* The length of the client-id that identifies a client, 0 when its chaddr
- * does: RFC 2131 4.2, option 61 when sent, else htype + chaddr; and a
- * client-id that is just htype + chaddr (dhclient's, udhcpc's, Windows')
- * names the same client as the bare chaddr, as the lease table matches. */
-static size_t identity_cid_len(uint8_t htype, uint8_t hlen, const uint8_t *chaddr, const uint8_t *cid,
-			       size_t len)
-{
-	if (len == 1u + hlen && hlen && cid[0] == htype && memcmp(cid + 1, chaddr, hlen) == 0)
-		return 0;
-	return len;
-}
-
-/* The lease table's notion of one client, across scopes. */
+/* The lease table's notion of one client (dhcp_lease_same_client), across scopes. */
 static bool lease_is_client(const struct dhcp_lease *l, const struct dhcp_lease_client *c)
 {
-	size_t n, cn;
-	const uint8_t *cid = dhcp_lease_client_id(l, &n);
+	struct dhcp_lease_client lc = {.htype = l->htype, .hlen = l->hlen, .chaddr = dhcp_lease_chaddr(l)};
+	size_t n;
 
-	n = identity_cid_len(l->htype, l->hlen, dhcp_lease_chaddr(l), cid, n);
-	cn = identity_cid_len(c->htype, c->hlen, c->chaddr, c->client_id, c->client_id_len);
-	if (cn)
-		return n == cn && memcmp(cid, c->client_id, n) == 0;
-	return n == 0 && l->htype == c->htype && l->hlen == c->hlen &&
-	       memcmp(dhcp_lease_chaddr(l), c->chaddr, c->hlen) == 0;
+	lc.client_id = dhcp_lease_client_id(l, &n);
+	lc.client_id_len = (uint8_t)n;
+	return dhcp_lease_same_client(&lc, c);
 }
 
 /* Whether the client's reserved address is there for it: not held by
@@ -618,31 +598,31 @@ static bool wanted(const struct req *r, uint8_t code)
 	return dhcp_prl_has(r->m, code) || !dhcp_has(r->m, DHCP_OPT_PARAM_LIST);
 }
 
-/* Option 121 (RFC 3442 2): width, significant octets, router, for each
- * route; then the default route (RFC 3442: a client that takes 121 ignores
- * option 3, so it must be in here too). */
-static size_t routes_encode(const struct dhcp_scope *sc, const struct in_addr *dflt, uint8_t *out, size_t cap)
+/* Option 121 (RFC 3442 2): the scope's routes, then the default route
+ * (RFC 3442 3: a client that takes 121 ignores option 3, so it must be in
+ * here too). The config keeps their bytes within one option's room; the
+ * routes that would not fit are left out. */
+static size_t reply_routes(const struct dhcp_scope *sc, const struct in_addr *dflt, uint8_t *out, size_t cap)
 {
-	size_t n = 0;
+	size_t len = 0;
 
-	for (size_t i = 0; i < sc->nroutes; i++) {
-		const struct dhcp_route *rt = &sc->routes[i];
-		size_t sig = (rt->prefix_len + 7u) / 8;
+	for (size_t i = 0; i <= sc->nroutes; i++) {
+		const struct dhcp_cfg_route *c = i < sc->nroutes ? &sc->routes[i] : NULL;
+		struct dhcp_route rt;
+		int n;
 
-		if (n + 1 + sig + 4 > cap)
-			return n;
-		out[n++] = rt->prefix_len;
-		memcpy(out + n, &rt->prefix, sig);
-		n += sig;
-		memcpy(out + n, &rt->gateway, 4);
-		n += 4;
+		if (c)
+			rt = (struct dhcp_route){.dst = c->prefix, .prefix = c->prefix_len, .gw = c->gateway};
+		else if (dflt)
+			rt = (struct dhcp_route){.gw = *dflt};
+		else
+			break;
+		n = dhcp_routes_encode(&rt, 1, out + len, cap - len);
+		if (n < 0)
+			break;
+		len += (size_t)n;
 	}
-	if (dflt && n + 5 <= cap) {
-		out[n++] = 0;
-		memcpy(out + n, dflt, 4);
-		n += 4;
-	}
-	return n;
+	return len;
 }
 
 /* The configuration parameters of an OFFER or ACK (RFC 2131 4.3.1). */
@@ -676,7 +656,7 @@ static void reply_params(struct req *r)
 	if (sc->nntp_servers && wanted(r, DHCP_OPT_NTP_SERVER))
 		dhcp_reply_addrs(b, DHCP_OPT_NTP_SERVER, sc->ntp_servers, sc->nntp_servers);
 	if (sc->nroutes && wanted(r, DHCP_OPT_CLASSLESS_ROUTES)) {
-		size_t n = routes_encode(sc, nrouters ? &routers[0] : NULL, routes, sizeof(routes));
+		size_t n = reply_routes(sc, nrouters ? &routers[0] : NULL, routes, sizeof(routes));
 
 		dhcp_reply_opt(b, DHCP_OPT_CLASSLESS_ROUTES, routes, n);
 	}
@@ -833,7 +813,7 @@ static enum dhcp_result_kind offer_or_ack(struct req *r, uint8_t type, struct in
 static uint64_t client_hash(const struct dhcp_server *s, const struct dhcp_lease_client *c)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ s->seed;
-	size_t cn = identity_cid_len(c->htype, c->hlen, c->chaddr, c->client_id, c->client_id_len);
+	size_t cn = dhcp_lease_identity_len(c);
 	const uint8_t *p = cn ? c->client_id : c->chaddr;
 	size_t n = cn ? cn : c->hlen;
 

@@ -23,11 +23,9 @@
 #include <string.h>
 
 #include "core_config.h"
+#include "dhcp_packet.h"
 #include "dhcp_server.h"
 #include "module.h"
-#define dhcp_route dhcp_packet_route /* both dhcp_config.h and dhcp_packet.h define it */
-#include "dhcp_packet.h"
-#undef dhcp_route
 
 #define CHECK(c)                                                                                  \
 	do {                                                                                      \
@@ -199,23 +197,13 @@ static void snapshot(struct dhcp_lease_table *t, time_t now)
 	}
 }
 
-/* RFC 2131 4.2 as the lease table reads it: option 61, else htype+chaddr;
- * a client-id of just htype+chaddr is the bare chaddr's client. */
-static size_t identity(uint8_t htype, uint8_t hlen, const uint8_t *chaddr, const uint8_t *cid, size_t len)
-{
-	if (len == 1u + hlen && hlen && cid[0] == htype && memcmp(cid + 1, chaddr, hlen) == 0)
-		return 0;
-	return len;
-}
-
+/* RFC 2131 4.2 as the lease table reads it (dhcp_lease_same_client). */
 static bool same_client(const struct held *h, const struct dhcp_lease_rec *r)
 {
-	size_t hn = identity(h->htype, h->hlen, h->chaddr, h->cid, h->cid_len);
-	size_t rn = identity(r->htype, r->hlen, r->chaddr, r->client_id, r->cid_len);
+	struct dhcp_lease_client hc = {h->cid, h->cid_len, h->htype, h->hlen, h->chaddr};
+	struct dhcp_lease_client rc = {r->client_id, r->cid_len, r->htype, r->hlen, r->chaddr};
 
-	if (rn || hn)
-		return rn == hn && memcmp(r->client_id, h->cid, rn) == 0;
-	return r->htype == h->htype && r->hlen == h->hlen && memcmp(r->chaddr, h->chaddr, r->hlen) == 0;
+	return dhcp_lease_same_client(&hc, &rc);
 }
 
 static void check_recs(void)

@@ -1268,75 +1268,7 @@ static void test_routes_rfc3442(void **state)
 	assert_int_equal(got[0].dst.s_addr, ip("10.229.0.128").s_addr);
 }
 
-/* ---- Raw options by number and option 81 for replies ---- */
-
-static void test_opt_encode(void **state)
-{
-	uint8_t buf[32];
-	size_t bad;
-
-	assert_int_equal(dhcp_opt_type_parse("text"), DHCP_OT_TEXT);
-	assert_int_equal(dhcp_opt_type_parse("ip"), DHCP_OT_IP);
-	assert_int_equal(dhcp_opt_type_parse("u8"), DHCP_OT_U8);
-	assert_int_equal(dhcp_opt_type_parse("u16"), DHCP_OT_U16);
-	assert_int_equal(dhcp_opt_type_parse("u32"), DHCP_OT_U32);
-	assert_int_equal(dhcp_opt_type_parse("hex"), DHCP_OT_HEX);
-	assert_int_equal(dhcp_opt_type_parse("string"), -EINVAL);
-	assert_string_equal(dhcp_opt_type_name(DHCP_OT_U16), "u16");
-	assert_string_equal(dhcp_opt_type_name((enum dhcp_opt_type)42), "unknown");
-
-	const char *url[] = {"http://wpad.home.arpa/wpad.dat"};
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_TEXT, url, 1, buf, sizeof(buf), &bad), 30);
-	assert_memory_equal(buf, url[0], 30);
-	const char *ips[] = {"198.51.100.1", "203.0.113.2"};
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_IP, ips, 2, buf, sizeof(buf), &bad), 8);
-	assert_bytes(buf, 198, 51, 100, 1, 203, 0, 113, 2);
-	const char *u8s[] = {"0", "255", "007"};
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_U8, u8s, 3, buf, sizeof(buf), &bad), 3);
-	assert_bytes(buf, 0, 255, 7);
-	const char *u16s[] = {"1500", "65535"};
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_U16, u16s, 2, buf, sizeof(buf), &bad), 4);
-	assert_bytes(buf, 0x05, 0xdc, 0xff, 0xff);
-	const char *u32s[] = {"4294967295", "86400"};
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_U32, u32s, 2, buf, sizeof(buf), &bad), 8);
-	assert_bytes(buf, 0xff, 0xff, 0xff, 0xff, 0x00, 0x01, 0x51, 0x80);
-	const char *hex[] = {"01:ab:FF:00"};
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_HEX, hex, 1, buf, sizeof(buf), &bad), 4);
-	assert_bytes(buf, 0x01, 0xab, 0xff, 0x00);
-
-	/* each bad value is named by its index */
-	const char *bad_ip[] = {"198.51.100.1", "198.51.100", "x"};
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_IP, bad_ip, 3, buf, sizeof(buf), &bad), -EINVAL);
-	assert_int_equal(bad, 1);
-	const char *bad_u8[] = {"1", "256"};
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_U8, bad_u8, 2, buf, sizeof(buf), &bad), -EINVAL);
-	assert_int_equal(bad, 1);
-	const char *bad_u16[] = {"65536"};
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_U16, bad_u16, 1, buf, sizeof(buf), &bad), -EINVAL);
-	assert_int_equal(bad, 0);
-	const char *bad_u32[] = {"1", "2", "4294967296"};
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_U32, bad_u32, 3, buf, sizeof(buf), &bad), -EINVAL);
-	assert_int_equal(bad, 2);
-	const char *not_num[] = {"-1", "", "0x10", " 1", "1 "};
-	for (size_t i = 0; i < 5; i++) {
-		assert_int_equal(dhcp_opt_encode(DHCP_OT_U32, not_num + i, 1, buf, sizeof(buf), &bad),
-				 -EINVAL);
-		assert_int_equal(bad, 0);
-	}
-	const char *bad_hex[] = {"", "1", "0g", "01:", ":01", "01:2", "01ab", "01::ab"};
-	for (size_t i = 0; i < 8; i++)
-		assert_int_equal(dhcp_opt_encode(DHCP_OT_HEX, bad_hex + i, 1, buf, sizeof(buf), &bad),
-				 -EINVAL);
-	/* counts: text and hex one value, the others at least one */
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_TEXT, ips, 2, buf, sizeof(buf), &bad), -EINVAL);
-	assert_int_equal(bad, 2);
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_IP, ips, 0, buf, sizeof(buf), &bad), -EINVAL);
-	assert_int_equal(bad, 0);
-	assert_int_equal(dhcp_opt_encode((enum dhcp_opt_type)9, ips, 1, buf, sizeof(buf), NULL), -EINVAL);
-	/* room */
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_TEXT, url, 1, buf, 10, &bad), -ENOSPC);
-	assert_int_equal(dhcp_opt_encode(DHCP_OT_IP, ips, 2, buf, 7, &bad), -ENOSPC);
-}
+/* ---- Option 81 for replies ---- */
 
 static void test_fqdn_encode(void **state)
 {
@@ -1659,7 +1591,6 @@ int main(void)
 		cmocka_unit_test(test_reply_opt_rules),
 		cmocka_unit_test(test_agent_info_getters),
 		cmocka_unit_test(test_routes_rfc3442),
-		cmocka_unit_test(test_opt_encode),
 		cmocka_unit_test(test_fqdn_encode),
 		cmocka_unit_test(test_relay_request),
 		cmocka_unit_test(test_relay_insert),

@@ -22,13 +22,9 @@
 #include <string.h>
 
 #include "core_config.h"
+#include "dhcp_packet.h"
 #include "dhcp_server.h"
 #include "module.h"
-/* dhcp_config.h (through dhcp_server.h) and dhcp_packet.h both define
- * struct dhcp_route: the packet one is renamed here (and not used). */
-#define dhcp_route dhcp_packet_route
-#include "dhcp_packet.h"
-#undef dhcp_route
 
 #define NOW 1700000000
 #define HOUR 3600
