@@ -6,6 +6,7 @@
  * no NUL, no control characters) of bounded size, blocks, includes and
  * arguments have bounded counts, and recursion is bounded by those limits. */
 #include "config.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -331,36 +332,6 @@ static void unlex(struct source *s, const struct token *t)
 
 /* ------------------------------------------------------- text validation */
 
-/* Length of the UTF-8 sequence at P (1..4), 0 when it is not well-formed
- * (overlong, surrogate, past U+10FFFF, truncated). */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	uint32_t cp, min;
-	size_t len;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2, cp = p[0] & 0x1f, min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		len = 3, cp = p[0] & 0x0f, min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4, cp = p[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* A config file is UTF-8 text: no NUL, no control character but tab,
  * newline and the CR of a CRLF. Reports the first fault (a binary file
  * would otherwise give one error per byte); false when there was one. */
@@ -371,7 +342,8 @@ static bool check_text(struct parser *ps, const char *name, const char *buf, siz
 	struct cf_pos pos = {name, 1, 1};
 
 	while (i < len) {
-		size_t n = utf8_len(u + i, len - i);
+		uint32_t cp;
+		size_t n = gw_utf8_decode(u + i, len - i, &cp);
 
 		if (u[i] == '\n') {
 			pos.line++;

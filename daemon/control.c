@@ -9,6 +9,7 @@
 
 #include "gw.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,39 +30,6 @@
 
 enum utf8_verdict { UTF8_OK, UTF8_BAD, UTF8_CONTROL };
 
-/* One sequence at S (LEN > 0 bytes left): its length, 0 when malformed. */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t n;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	/* leads C0/C1 can only start overlongs, F5..FF only values past U+10FFFF */
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2, c &= 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3, c &= 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4, c &= 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /* Control characters would let a line forge log lines or terminal
  * escapes when a command word is echoed back; tab is a word separator. */
 static bool is_control(uint32_t cp)
@@ -77,7 +45,7 @@ static enum utf8_verdict utf8_check(const char *s, size_t len)
 	uint32_t cp;
 
 	while (i < len) {
-		n = utf8_decode(p + i, len - i, &cp);
+		n = gw_utf8_decode(p + i, len - i, &cp);
 		if (n == 0)
 			return UTF8_BAD;
 		if (is_control(cp))
