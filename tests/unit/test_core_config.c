@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "golden.h"
 #include "core_config.h"
 #include "log.h"
 #include "module.h"
@@ -118,115 +119,16 @@ static const struct gw_module *const golden_table[] = {&golden_mods[0], &golden_
 
 /* ---- golden files ---- */
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m;
-
-	if (!f)
-		return NULL;
-	m = open_memstream(&buf, &len);
-	assert_non_null(m);
-	for (int c; (c = fgetc(f)) != EOF;)
-		fputc(c, m);
-	fclose(f);
-	fclose(m);
-	return buf;
-}
-
-/* What a run says: errors, then warnings with the prefix --check prints. */
-static char *render(const struct cf_errors *e)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-
-	assert_non_null(m);
-	for (size_t i = 0; i < e->nerrors; i++)
-		fprintf(m, "%s\n", e->errors[i]);
-	for (size_t i = 0; i < e->nwarnings; i++)
-		fprintf(m, "warning: %s\n", e->warnings[i]);
-	fclose(m);
-	return buf;
-}
-
-static bool golden_one(const char *conf)
-{
-	bool is_ok = strncmp(conf, "tests/config/ok-", 16) == 0;
-	bool update = getenv("GOLDEN_UPDATE") != NULL;
-	char errpath[512], *want, *got;
-	struct gw_config *cfg;
-	struct cf_errors e;
-	bool good = true;
-
-	snprintf(errpath, sizeof(errpath), "%.*s.err", (int)(strlen(conf) - 5), conf);
-	cf_errors_init(&e);
-	cfg = gw_config_load(conf, golden_table, NGOLDEN, &e);
-	got = render(&e);
-	want = slurp(errpath);
-	if (!is_ok && strncmp(conf, "tests/config/err-", 17) != 0) {
-		print_error("%s: a golden file is named ok-*.conf or err-*.conf\n", conf);
-		good = false;
-	}
-	if (is_ok != (cfg != NULL)) {
-		print_error("%s: %s\n", conf, is_ok ? "did not load" : "loaded, but must fail");
-		good = false;
-	}
-	if (update && (*got || want)) {
-		FILE *f = fopen(errpath, "w");
-
-		assert_non_null(f);
-		fputs(got, f);
-		fclose(f);
-	} else if (strcmp(want ? want : "", got) != 0) {
-		print_error("%s: expected (%s):\n%s---- got:\n%s----\n", conf, errpath, want ? want : "",
-			    got);
-		good = false;
-	}
-	if (!is_ok && !*got) {
-		print_error("%s: an err- file must say something\n", conf);
-		good = false;
-	}
-	free(want);
-	free(got);
-	cf_errors_free(&e);
-	gw_config_free(cfg);
-	return good;
-}
+static const struct golden_suite golden = {"tests/config/", golden_table, NGOLDEN, NULL};
 
 static void test_golden(void **state)
 {
-	glob_t g;
-	size_t bad = 0;
-
-	assert_int_equal(glob("tests/config/*.conf", 0, NULL, &g), 0);
-	assert_true(g.gl_pathc >= 20);
-	for (size_t i = 0; i < g.gl_pathc; i++)
-		bad += !golden_one(g.gl_pathv[i]);
-	globfree(&g);
-	assert_int_equal(bad, 0);
+	golden_run(&golden, 20);
 }
 
-/* Every .err has its .conf (a renamed test must not leave a dead file). */
 static void test_golden_no_orphans(void **state)
 {
-	glob_t g;
-
-	assert_int_equal(glob("tests/config/*.err", 0, NULL, &g), 0);
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		char conf[512];
-		FILE *f;
-
-		snprintf(conf, sizeof(conf), "%.*s.conf", (int)(strlen(g.gl_pathv[i]) - 4), g.gl_pathv[i]);
-		f = fopen(conf, "r");
-		if (!f)
-			print_error("%s has no %s\n", g.gl_pathv[i], conf);
-		assert_non_null(f);
-		fclose(f);
-	}
-	globfree(&g);
+	golden_no_orphans("tests/config/");
 }
 
 /* ---- from a string: the unit tests' way to a config ---- */
@@ -242,15 +144,6 @@ static struct gw_config *load_text(const char *text, const struct gw_module *con
 	return gw_config_from_tree(t, "t.conf", mods, n, e);
 }
 
-static void expect_lines(const struct cf_errors *e, const char *want)
-{
-	char *got = render(e);
-
-	if (strcmp(got, want) != 0)
-		print_error("expected:\n%s---- got:\n%s----\n", want, got);
-	assert_string_equal(got, want);
-	free(got);
-}
 
 static void test_defaults(void **state)
 {
@@ -338,12 +231,12 @@ static void test_cannot_open(void **state)
 
 	cf_errors_init(&e);
 	assert_null(gw_config_load("tests/config/no-such-file.conf", golden_table, NGOLDEN, &e));
-	expect_lines(&e, "tests/config/no-such-file.conf: cannot open: No such file or directory\n");
+	golden_expect_lines(&e, "tests/config/no-such-file.conf: cannot open: No such file or directory\n");
 	cf_errors_free(&e);
 
 	cf_errors_init(&e);
 	assert_null(gw_config_load("tests/config", golden_table, NGOLDEN, &e));
-	expect_lines(&e, "tests/config: is a directory\n");
+	golden_expect_lines(&e, "tests/config: is a directory\n");
 	cf_errors_free(&e);
 }
 
@@ -354,7 +247,7 @@ static void test_from_tree_syntax_errors(void **state)
 	struct cf_errors e;
 
 	assert_null(load_text("log-level \"info\nlog-level loud\n", NULL, 0, &e));
-	expect_lines(&e, "t.conf:1:11: unterminated string: the closing '\"' is missing on this line\n"
+	golden_expect_lines(&e, "t.conf:1:11: unterminated string: the closing '\"' is missing on this line\n"
 			 "t.conf:2:11: log-level: \"loud\" is not one of error, warning, info, debug\n");
 	cf_errors_free(&e);
 }
@@ -374,7 +267,7 @@ static void test_paths_and_limits(void **state)
 	cf_errors_free(&e);
 	snprintf(text, sizeof(text), "control { socket /%0107d }\n", 0);
 	assert_null(load_text(text, NULL, 0, &e));
-	expect_lines(&e, "t.conf:1:18: control: socket: the path is too long for a Unix socket (108 bytes, "
+	golden_expect_lines(&e, "t.conf:1:18: control: socket: the path is too long for a Unix socket (108 bytes, "
 			 "at most 107)\n");
 	cf_errors_free(&e);
 
@@ -475,7 +368,7 @@ static void test_dispatch(void **state)
 	assert_ptr_equal(fc->uses, gw_config_iface(cfg, "lan"));
 	assert_true(cfg->ifaces[0].used);
 	assert_false(cfg->ifaces[1].used);
-	expect_lines(&e, "warning: t.conf:2:1: interface wan: not used by any section\n");
+	golden_expect_lines(&e, "warning: t.conf:2:1: interface wan: not used by any section\n");
 	gw_config_free(cfg);
 	assert_int_equal(fake_frees, 1);
 	cf_errors_free(&e);
@@ -492,7 +385,7 @@ static void test_dispatch_errors(void **state)
 		"interface lan { device br-lan }\nlog-level loud\nfake {\n\tuses lna\n\tusse lan\n}\n"
 		"nat { }\n",
 		fake_table, 2, &e));
-	expect_lines(&e, "t.conf:2:11: log-level: \"loud\" is not one of error, warning, info, debug\n"
+	golden_expect_lines(&e, "t.conf:2:11: log-level: \"loud\" is not one of error, warning, info, debug\n"
 			 "t.conf:7:1: nat: not supported yet\n"
 			 "t.conf:5:2: fake: unknown keyword \"usse\" (did you mean \"uses\"?)\n"
 			 "t.conf:4:7: fake: unknown interface \"lna\" (did you mean \"lan\"?)\n");
@@ -503,7 +396,7 @@ static void test_dispatch_errors(void **state)
 	/* no interface like it: say how to define one */
 	fake_reset();
 	assert_null(load_text("fake { uses dmz }\n", fake_table, 2, &e));
-	expect_lines(
+	golden_expect_lines(
 		&e,
 		"t.conf:1:13: fake: unknown interface \"dmz\" (define it: interface dmz { device DEV })\n");
 	cf_errors_free(&e);
@@ -512,13 +405,13 @@ static void test_dispatch_errors(void **state)
 	fake_reset();
 	fake_rc = -ENOMEM;
 	assert_null(load_text("fake { }\n", fake_table, 2, &e));
-	expect_lines(&e, "fake: cannot configure: Cannot allocate memory\n");
+	golden_expect_lines(&e, "fake: cannot configure: Cannot allocate memory\n");
 	cf_errors_free(&e);
 
 	/* a duplicate of a module's section is the core's error */
 	fake_reset();
 	assert_null(load_text("fake { }\nfake { }\n", fake_table, 2, &e));
-	expect_lines(&e, "t.conf:2:1: fake: duplicate section (first at line 1)\n");
+	golden_expect_lines(&e, "t.conf:2:1: fake: duplicate section (first at line 1)\n");
 	assert_int_equal(fake_calls, 1);
 	cf_errors_free(&e);
 }
@@ -545,7 +438,7 @@ static void test_module_without_sections(void **state)
 	struct cf_errors e;
 
 	assert_null(load_text("bare { }\n", table, 1, &e));
-	expect_lines(&e, "t.conf:1:1: unknown keyword \"bare\"\n");
+	golden_expect_lines(&e, "t.conf:1:1: unknown keyword \"bare\"\n");
 	cf_errors_free(&e);
 }
 

@@ -22,6 +22,7 @@
 #include "core_config.h"
 #include "dhcp_config.h"
 #include "module.h"
+#include "golden.h"
 
 #define GOLDEN_DIR "modules/dhcp/tests/config/"
 
@@ -63,119 +64,24 @@ static const struct gw_module *const fake_table[] = {&dhcp_mod, &fakes[0], &fake
 
 /* ---- golden files ---- */
 
-static char *slurp(const char *path)
+static bool has_dhcp_config(const char *conf, const struct gw_config *cfg)
 {
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m;
-
-	if (!f)
-		return NULL;
-	m = open_memstream(&buf, &len);
-	assert_non_null(m);
-	for (int c; (c = fgetc(f)) != EOF;)
-		fputc(c, m);
-	fclose(f);
-	fclose(m);
-	return buf;
+	if (gw_config_module(cfg, &dhcp_mod))
+		return true;
+	print_error("%s: no dhcp config\n", conf);
+	return false;
 }
 
-/* What a run says: errors, then warnings with the prefix --check prints. */
-static char *render(const struct cf_errors *e)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-
-	assert_non_null(m);
-	for (size_t i = 0; i < e->nerrors; i++)
-		fprintf(m, "%s\n", e->errors[i]);
-	for (size_t i = 0; i < e->nwarnings; i++)
-		fprintf(m, "warning: %s\n", e->warnings[i]);
-	fclose(m);
-	return buf;
-}
-
-static bool golden_one(const char *conf)
-{
-	bool is_ok = strncmp(conf, GOLDEN_DIR "ok-", strlen(GOLDEN_DIR "ok-")) == 0;
-	bool update = getenv("GOLDEN_UPDATE") != NULL;
-	char errpath[512], *want, *got;
-	struct gw_config *cfg;
-	struct cf_errors e;
-	bool good = true;
-
-	snprintf(errpath, sizeof(errpath), "%.*s.err", (int)(strlen(conf) - 5), conf);
-	cf_errors_init(&e);
-	cfg = gw_config_load(conf, golden_table, NGOLDEN, &e);
-	got = render(&e);
-	want = slurp(errpath);
-	if (!is_ok && strncmp(conf, GOLDEN_DIR "err-", strlen(GOLDEN_DIR "err-")) != 0) {
-		print_error("%s: a golden file is named ok-*.conf or err-*.conf\n", conf);
-		good = false;
-	}
-	if (is_ok != (cfg != NULL)) {
-		print_error("%s: %s\n", conf, is_ok ? "did not load" : "loaded, but must fail");
-		good = false;
-	}
-	if (is_ok && cfg && !gw_config_module(cfg, &dhcp_mod)) {
-		print_error("%s: no dhcp config\n", conf);
-		good = false;
-	}
-	if (update && (*got || want)) {
-		FILE *f = fopen(errpath, "w");
-
-		assert_non_null(f);
-		fputs(got, f);
-		fclose(f);
-	} else if (strcmp(want ? want : "", got) != 0) {
-		print_error("%s: expected (%s):\n%s---- got:\n%s----\n", conf, errpath, want ? want : "",
-			    got);
-		good = false;
-	}
-	if (!is_ok && !*got) {
-		print_error("%s: an err- file must say something\n", conf);
-		good = false;
-	}
-	free(want);
-	free(got);
-	cf_errors_free(&e);
-	gw_config_free(cfg);
-	return good;
-}
+static const struct golden_suite golden = {GOLDEN_DIR, golden_table, NGOLDEN, has_dhcp_config};
 
 static void test_golden(void **state)
 {
-	glob_t g;
-	size_t bad = 0;
-
-	assert_int_equal(glob(GOLDEN_DIR "*.conf", 0, NULL, &g), 0);
-	assert_true(g.gl_pathc >= 15);
-	for (size_t i = 0; i < g.gl_pathc; i++)
-		bad += !golden_one(g.gl_pathv[i]);
-	globfree(&g);
-	assert_int_equal(bad, 0);
+	golden_run(&golden, 15);
 }
 
-/* Every .err has its .conf (a renamed test must not leave a dead file). */
 static void test_golden_no_orphans(void **state)
 {
-	glob_t g;
-
-	assert_int_equal(glob(GOLDEN_DIR "*.err", 0, NULL, &g), 0);
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		char conf[512];
-		FILE *f;
-
-		snprintf(conf, sizeof(conf), "%.*s.conf", (int)(strlen(g.gl_pathv[i]) - 4), g.gl_pathv[i]);
-		f = fopen(conf, "r");
-		if (!f)
-			print_error("%s has no %s\n", g.gl_pathv[i], conf);
-		assert_non_null(f);
-		fclose(f);
-	}
-	globfree(&g);
+	golden_no_orphans(GOLDEN_DIR);
 }
 
 /* ---- helpers ---- */
@@ -190,15 +96,6 @@ static struct gw_config *load_text(const char *text, struct cf_errors *e)
 	return gw_config_from_tree(t, "t.conf", fake_table, NFAKE, e);
 }
 
-static void expect_lines(const struct cf_errors *e, const char *want)
-{
-	char *got = render(e);
-
-	if (strcmp(got, want) != 0)
-		print_error("expected:\n%s---- got:\n%s----\n", want, got);
-	assert_string_equal(got, want);
-	free(got);
-}
 
 /* TEXT must fail with exactly WANT. */
 static void expect_fail(const char *text, const char *want)
@@ -206,7 +103,7 @@ static void expect_fail(const char *text, const char *want)
 	struct cf_errors e;
 
 	assert_null(load_text(text, &e));
-	expect_lines(&e, want);
+	golden_expect_lines(&e, want);
 	cf_errors_free(&e);
 }
 
@@ -223,7 +120,7 @@ static struct loaded load_ok(const char *text)
 
 	l.cfg = load_text(text, &e);
 	if (!l.cfg || e.nwarnings)
-		expect_lines(&e, "");
+		golden_expect_lines(&e, "");
 	assert_non_null(l.cfg);
 	cf_errors_free(&e);
 	l.dc = gw_config_module(l.cfg, &dhcp_mod);
@@ -576,7 +473,7 @@ static void test_pool_cap(void **state)
 				       i >> 8, i & 255);
 	sprintf(text + len, "}\n");
 	assert_null(load_text(text, &e));
-	expect_lines(&e, "t.conf:259:1: dhcp lan: pool: too many pools in one scope (at most 256)\n");
+	golden_expect_lines(&e, "t.conf:259:1: dhcp lan: pool: too many pools in one scope (at most 256)\n");
 	cf_errors_free(&e);
 	free(text);
 }
@@ -731,7 +628,7 @@ static void test_route_room(void **state)
 	len += (size_t)sprintf(text + len, "route 13.0.0.0/8 10.0.0.254\n");
 	sprintf(text + len, "}\n");
 	assert_null(load_text(text, &e));
-	expect_lines(&e,
+	golden_expect_lines(&e,
 		     "t.conf:117:1: dhcp lan: route: too many routes (option 121 would be longer than 1020 "
 		     "bytes)\n");
 	cf_errors_free(&e);
@@ -841,7 +738,7 @@ static void test_host_cap(void **state)
 		"}\ninterface g { device g0 }\ndhcp g { host x{mac 02:00:00:01:00:00;address 10.2.0.1} "
 		"host y{mac 02:00:00:01:00:01;address 10.2.0.2} }\n");
 	assert_null(load_text(text, &e));
-	expect_lines(&e, "t.conf:16389:10: dhcp g: host: too many hosts (at most 16384 in all scopes)\n");
+	golden_expect_lines(&e, "t.conf:16389:10: dhcp g: host: too many hosts (at most 16384 in all scopes)\n");
 	cf_errors_free(&e);
 	free(text);
 }
@@ -895,7 +792,7 @@ static void test_host_bad_shapes(void **state)
 				       "}\n");
 		assert_null(load_text(text, &e));
 		if (!pass)
-			expect_lines(
+			golden_expect_lines(
 				&e,
 				"t.conf:3:32: dhcp lan: host a: mac: expected 1 argument, got 2\n"
 				"t.conf:4:50: dhcp lan: host b: address: expected 1 argument, got 2\n"
@@ -967,7 +864,7 @@ static void test_relay_id_room(void **state)
 	snprintf(text, sizeof(text),
 		 GUEST "dhcp-relay guest { server 10.0.0.1; circuit-id %s; remote-id %s }\n", c, r);
 	assert_null(load_text(text, &e));
-	expect_lines(
+	golden_expect_lines(
 		&e,
 		"t.conf:2:260: dhcp-relay guest: remote-id: too long: circuit-id and remote-id would make "
 		"option 82 256 bytes long (at most 255)\n");
@@ -1000,7 +897,7 @@ static void test_many_sections(void **state)
 			"dhcp 10.%zu.%zu.0/24 { pool 10.%zu.%zu.9 10.%zu.%zu.99; router 10.%zu.%zu.1 }\n",
 			i >> 8, i & 255, i >> 8, i & 255, i >> 8, i & 255, i >> 8, i & 255);
 	assert_null(load_text(text, &e));
-	expect_lines(&e, "t.conf:257:1: dhcp: too many sections (at most 256)\n");
+	golden_expect_lines(&e, "t.conf:257:1: dhcp: too many sections (at most 256)\n");
 	cf_errors_free(&e);
 	free(text);
 }
@@ -1026,7 +923,7 @@ static void test_example_config(void **state)
 
 	cfg = load_example(&e);
 	/* wan is for nat and igmp-proxy, whose stand-ins here resolve nothing */
-	expect_lines(&e, "warning: etc/homegw.conf:40:1: interface wan: not used by any section\n");
+	golden_expect_lines(&e, "warning: etc/homegw.conf:40:1: interface wan: not used by any section\n");
 	assert_non_null(cfg);
 	dc = gw_config_module(cfg, &dhcp_mod);
 	assert_non_null(dc);
