@@ -146,6 +146,15 @@ fi
 # receiver thread would, which could only fight its sender for that CPU.
 PERFDHCP=(perfdhcp -4 -g single -l "$GIADDR")
 
+# The generator's receive buffer: see rcvbuf_shim.c (both servers get it).
+SHIM=$HGB_TMP/rcvbuf_shim.so
+if cc -O2 -shared -fPIC -o "$SHIM" "$HERE/rcvbuf_shim.c" -ldl 2>"$HGB_TMP/shim.err"; then
+	PERFDHCP=(env LD_PRELOAD="$SHIM" "${PERFDHCP[@]}")
+	SHIM_NOTE="perfdhcp's UDP receive buffer: 4 MiB (tests/bench/rcvbuf_shim.c)"
+else
+	SHIM_NOTE="perfdhcp's UDP receive buffer: the default (the shim did not build: $(head -c 200 "$HGB_TMP/shim.err"))"
+fi
+
 # probe: a few DORA of one client (a MAC of its own, outside the run's). True
 # when at least one ACK came back.
 probe() { # OUT
@@ -440,6 +449,7 @@ if [[ -n $CPU_CLI ]]; then
 else
 	echo "one CPU only: perfdhcp and the server share it (not pinned); figures are not comparable with a 2-CPU run"
 fi
+echo "$SHIM_NOTE"
 echo "load: 4-way DORA exchanges relayed from giaddr $GIADDR to $SRV_ADDR:67, $CLIENTS random client MACs" \
 	"(seed $SEED), ${DURATION}s per server and rate, fresh lease database for each"
 echo "machine load before the run: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
