@@ -14,8 +14,10 @@
  *
  * Group commit: dhcp_journal_append() encodes the record into the pending
  * batch; once per loop iteration, after the I/O callbacks (a uv_check handle),
- * the batch goes to disk with one uv_fs_write and one uv_fs_fdatasync on the
- * thread pool, then every callback of the batch runs with the result. Records
+ * the batch goes to disk with one pwrite and one fdatasync in a single
+ * thread-pool job (uv_queue_work: DESIGN.md's uv_fs_write + uv_fs_fdatasync
+ * cost two pool round trips, each a pair of context switches, per batch),
+ * then every callback of the batch runs with the result. Records
  * appended meanwhile wait for the next batch. Nothing after open blocks the
  * loop.
  *
@@ -95,8 +97,8 @@ typedef void (*dhcp_journal_cb)(void *data, int status);
 struct dhcp_journal_stats {
 	uint64_t records;	 /* appended */
 	uint64_t batches;	 /* completed, good or failed */
-	uint64_t writes;	 /* uv_fs_write calls on the journal */
-	uint64_t syncs;		 /* uv_fs_fdatasync calls on the journal */
+	uint64_t writes;	 /* batch writes to the journal */
+	uint64_t syncs;		 /* fdatasync calls on the journal */
 	uint64_t failed_batches; /* batches whose callbacks got an error */
 	uint64_t bytes;		 /* journal bytes on disk */
 	uint64_t snapshot_bytes;
