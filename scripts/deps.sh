@@ -29,6 +29,7 @@ packages=(
 	kea-dhcp4-server kea-admin # tests/bench/dhcp.sh: the peer (Kea) and perfdhcp
 	udhcpc isc-dhcp-client dhcpcd-base # DHCP clients: the lab's LAN client, tests/integration/t-dhcp-*
 	isc-dhcp-relay dnsmasq-base # t-dhcp-relay (dhcrelay); dnsmasq: the DHCP tests' stand-in server mode
+	unbound dnsperf # tests/bench/dns.sh: the peer (unbound 1.17) and the load generator
 )
 
 missing() {
