@@ -6,6 +6,7 @@
 #include "core.h"
 #include "core_config.h"
 #include "dhcp.h"
+#include "dns.h"
 #include "gw.h"
 #include "iface.h"
 #include "log.h"
@@ -26,17 +27,15 @@
 /* The table of modules, in start order. A planned module without a
  * configure() has its sections reported as "not supported yet" until its
  * issue lands. */
-static const char *const dns_sections[] = {"dns", NULL};
 static const char *const nat_sections[] = {"nat", NULL};
 static const char *const igmp_sections[] = {"igmp-proxy", NULL};
 
-static const struct gw_module planned_dns = {.name = "dns", .sections = dns_sections};
 static const struct gw_module planned_nat = {.name = "nat", .sections = nat_sections};
 static const struct gw_module planned_igmp = {.name = "igmp", .sections = igmp_sections};
 
 static const struct gw_module *const modules[] = {
 	&dhcp_module,
-	&planned_dns,
+	&dns_module,
 	&planned_nat,
 	&planned_igmp,
 };

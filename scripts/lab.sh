@@ -256,6 +256,21 @@ if [[ $(jq -r '.modules.dhcp.running' <<<"$status_json") == true ]]; then
 	ctl leases | sed 's/^/    /'
 fi
 module_line dns DNS "resolving through the lab's root servers, local names"
+if [[ $(jq -r '.modules.dns.running' <<<"$status_json") == true ]]; then
+	# The LAN client asks the server its lease named (or the gateway).
+	dns_server=$(sed -n 's/.* dns=\([0-9.]*\).*/\1/p' "$RUN/client-lease" 2>/dev/null || true)
+	dns_server=${dns_server:-198.51.100.1}
+	echo "    the LAN client asks $dns_server (dig):"
+	for q in "host.homegw-lab.example A" "chain.homegw-lab.example A" "www.other.example A" \
+		"nx.homegw-lab.example A" "lab-client.home.arpa A" "printer.home.arpa A" "gw.home.arpa A"; do
+		read -r qn qt <<<"$q"
+		out=$(ip netns exec "$NS_LAN" dig @"$dns_server" +time=5 +tries=1 +noall +answer +comments "$qn" "$qt" 2>&1 || true)
+		st=$(sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$out" | head -n 1)
+		ans=$(awk '!/^;/ && NF >= 5 { printf "%s%s %s", sep, $4, $5; sep = ", " }' <<<"$out")
+		printf '      %-32s %-9s %s\n' "$qn $qt" "${st:-no answer}" "$ans"
+	done
+	ctl --json dns stats | jq -r '"    cache: \(.cache.entries) entries, \(.cache.hits) hits; upstream: \(.upstream.queries) queries, \(.upstream.timeouts) timeouts"'
+fi
 module_line nat NAT "masquerade of 198.51.100.0/24 behind 203.0.113.2, port forwards"
 module_line igmp Multicast "IGMP proxy from the internet side to the LAN"
 

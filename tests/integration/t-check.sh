@@ -14,7 +14,6 @@ check_eq "--version prints the version" "homegwd 0.1.0" "$OUT"
 # module lands: keyword and first argument of every section head that must
 # be refused, in file order.
 expected_unsupported=(
-	"dns"
 	"nat"
 	"igmp-proxy"
 )
