@@ -61,6 +61,7 @@ check_answer "unreachable delegation (timeouts): SERVFAIL, not a hang" www.unrea
 check_answer "CNAME loop: SERVFAIL" loop1.$Z A SERVFAIL ""
 check_answer "reverse zone of the lab (18.198.in-addr.arpa)" 1.1.18.198.in-addr.arpa PTR NOERROR ""
 
+check_answer "a TTL-1 name, resolved while its servers are up" short-ttl.$Z A NOERROR "short-ttl.$Z. A 198.18.3.40"
 up0=$(dns_stats | jq '.upstream.queries')
 # Every auth server down: what was asked is answered from the cache alone.
 internet_server_stop "$DNS_RUN" auth-a
@@ -81,6 +82,13 @@ fi
 check_jq "dns cache NAME lists the cached A" "$(ctl --json dns cache host.$Z)" \
 	'any(.records[]; .name == "host.homegw-lab.example." and .type == "A" and .data == "198.18.3.10")'
 check_jq "dns stats: cache hits counted" "$(dns_stats)" '.cache.hits >= 4'
+# serve-stale (RFC 8767): once the TTL-1 answer has expired and its servers
+# cannot be reached, the stale answer is given with TTL 30.
+sleep 2 # the record's own TTL must run out: a precondition, not a timing check
+out=$(dq +time=15 short-ttl.$Z A)
+check_eq "serve-stale: expired and the servers down, the stale answer" "short-ttl.$Z. A 198.18.3.40" "$(answers "$out")"
+check_eq "serve-stale: with TTL 30" 30 "$(first_ttl "$out")"
+check_jq "serve-stale: counted" "$(dns_stats)" '.cache.stale_answers >= 1'
 
 # The cache survives a reload.
 check_rc "reload" 0 ctl reload
@@ -99,5 +107,13 @@ check_answer "root-a down, root-b answers" host.$Z A NOERROR "host.$Z. A 198.18.
 out=$(dq_gw host.$Z A)
 check_eq "on 127.0.0.1: NOERROR" NOERROR "$(rcode "$out")"
 
+# The WAN link goes down and up: what was learnt about servers is forgotten.
+check_jq "servers are known before the WAN flap" "$(dns_stats)" '(.upstream.servers | length) > 0'
+ip -n "$GW" link set veth-wan down
+ip -n "$GW" link set veth-wan up
+ip -n "$GW" route replace 198.18.0.0/15 via 203.0.113.1
+servers_forgotten() { [[ $(dns_stats | jq '.upstream.servers | length') == 0 ]]; }
+wait_for "after the WAN came up again, the server list is forgotten" servers_forgotten
+check_answer "and resolving works again" host.$Z A NOERROR "host.$Z. A 198.18.3.10"
 hgt_stop
 hgt_done
