@@ -99,7 +99,7 @@ void gw_core_reload(struct gw *gw, struct gw_request *req)
 	gw_info("reload: reading %s", gw->config_path);
 	gw_sd_notify("RELOADING=1");
 	cf_errors_init(&err);
-	cfg = gw_config_load(gw->config_path, gw->modules, gw->nmodules, &err);
+	cfg = gw_config_load_live(gw->config_path, gw->modules, gw->nmodules, gw->ifaces, &err);
 	for (size_t i = 0; i < err.nwarnings; i++)
 		gw_warn("%s", err.warnings[i]);
 	if (!cfg) {

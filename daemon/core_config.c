@@ -504,9 +504,8 @@ static struct gw_config *config_new(struct cf_tree *tree, const char *path,
 	return cfg;
 }
 
-struct gw_config *gw_config_from_tree(struct cf_tree *tree, const char *path,
-				      const struct gw_module *const *modules, size_t nmodules,
-				      struct cf_errors *err)
+static struct gw_config *from_tree(struct cf_tree *tree, const char *path, const struct gw_module *const *modules,
+				   size_t nmodules, const struct gw_iface_table *live, struct cf_errors *err)
 {
 	struct load ld = {.err = err};
 	bool ok;
@@ -517,6 +516,7 @@ struct gw_config *gw_config_from_tree(struct cf_tree *tree, const char *path,
 		err->oom = true;
 		return NULL;
 	}
+	ld.cfg->live_ifaces = live;
 	if (load_core(&ld) < 0)
 		ld.oom = true;
 	/* modules run even after errors: one run reports everything */
@@ -529,11 +529,19 @@ struct gw_config *gw_config_from_tree(struct cf_tree *tree, const char *path,
 		gw_config_free(ld.cfg);
 		return NULL;
 	}
+	ld.cfg->live_ifaces = NULL; /* valid during configure() only */
 	return ld.cfg;
 }
 
-struct gw_config *gw_config_load(const char *path, const struct gw_module *const *modules, size_t nmodules,
-				 struct cf_errors *err)
+struct gw_config *gw_config_from_tree(struct cf_tree *tree, const char *path,
+				      const struct gw_module *const *modules, size_t nmodules,
+				      struct cf_errors *err)
+{
+	return from_tree(tree, path, modules, nmodules, NULL, err);
+}
+
+struct gw_config *gw_config_load_live(const char *path, const struct gw_module *const *modules, size_t nmodules,
+				      const struct gw_iface_table *live, struct cf_errors *err)
 {
 	struct cf_tree *tree = cf_parse_file(path, err);
 
@@ -541,7 +549,13 @@ struct gw_config *gw_config_load(const char *path, const struct gw_module *const
 		err->oom = true;
 		return NULL;
 	}
-	return gw_config_from_tree(tree, path, modules, nmodules, err);
+	return from_tree(tree, path, modules, nmodules, live, err);
+}
+
+struct gw_config *gw_config_load(const char *path, const struct gw_module *const *modules, size_t nmodules,
+				 struct cf_errors *err)
+{
+	return gw_config_load_live(path, modules, nmodules, NULL, err);
 }
 
 void gw_config_free(struct gw_config *cfg)

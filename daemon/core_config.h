@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 struct gw_module;
+struct gw_iface_table;
 
 #define GW_DEFAULT_CONFIG "/etc/homegw/homegw.conf"
 #define GW_DEFAULT_STATE_DIR "/var/lib/homegw"
@@ -42,6 +43,12 @@ struct gw_config {
 	char *control_socket;
 	char *control_group; /* NULL: the daemon's own group */
 
+	/* The interfaces as the running daemon sees them, during configure()
+	 * only, and only on a reload (NULL at start, in --check and in tests):
+	 * checks that need the live addresses (nat: a forward's target in a LAN
+	 * subnet) can be errors with positions then. */
+	const struct gw_iface_table *live_ifaces;
+
 	/* one slot per module of the table given to gw_config_load (same order);
 	 * NULL when the module's sections are absent: it does not run */
 	const struct gw_module *const *modules;
@@ -59,6 +66,9 @@ struct gw_config *gw_config_load(const char *path, const struct gw_module *const
 struct gw_config *gw_config_from_tree(struct cf_tree *tree, const char *path,
 				      const struct gw_module *const *modules, size_t nmodules,
 				      struct cf_errors *err);
+/* The same with the live interface table (a reload). */
+struct gw_config *gw_config_load_live(const char *path, const struct gw_module *const *modules, size_t nmodules,
+				      const struct gw_iface_table *live, struct cf_errors *err);
 void gw_config_free(struct gw_config *cfg);
 
 /* For module validators: resolve a reference to an `interface` by name.
