@@ -485,7 +485,8 @@ static void on_written(uv_write_t *w, int status)
 }
 
 /* Queue OBJ as one line. Never waits: a peer that lets more than
- * GW_CONTROL_MAX_OUTPUT pile up is dropped instead. */
+ * GW_CONTROL_MAX_OUTPUT of earlier answers pile up is dropped instead (one
+ * big answer, `nat table` over 50,000 flows, is fine on its own). */
 static void client_send(struct gw_client *cl, const json_t *obj)
 {
 	uv_stream_t *s = (uv_stream_t *)&cl->pipe;
@@ -515,7 +516,7 @@ static void client_send(struct gw_client *cl, const json_t *obj)
 		return;
 	}
 	queued = uv_stream_get_write_queue_size(s);
-	if (queued > GW_CONTROL_MAX_OUTPUT) {
+	if (queued > GW_CONTROL_MAX_OUTPUT + aw->bufs[0].len + 1) {
 		gw_warn("control: dropping a client (uid %d) that does not read its answers "
 			"(%zu bytes queued)", (int)cl->uid, queued);
 		client_close(cl);

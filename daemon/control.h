@@ -21,7 +21,7 @@ struct gw_control;
 struct gw_request;
 
 #define GW_CONTROL_MAX_LINE 4096          /* longer lines: ok:false */
-#define GW_CONTROL_MAX_OUTPUT (1u << 20)  /* unread answers beyond this: client dropped */
+#define GW_CONTROL_MAX_OUTPUT (1u << 20)  /* unread earlier answers beyond this: client dropped */
 #define GW_CONTROL_MAX_CLIENTS 64
 #define GW_CONTROL_MAX_ARGS 32
 
