@@ -305,13 +305,16 @@ static void on_udp(uv_poll_t *h, int status, int events)
 			continue;
 		}
 		peer_from(&p, &in[i].msg_hdr, l->ufd);
+		p.wildcard = l->addr.s_addr == INADDR_ANY;
 		len = n->handle(n->data, &p, n->rbuf[i], in[i].msg_len, n->sbuf[nout], DNS_NET_UDP_MAX);
 		if (!len)
 			continue;
 		iout[nout] = (struct iovec){n->sbuf[nout], len};
 		out[nout].msg_hdr = (struct msghdr){.msg_name = &from[i], .msg_namelen = sizeof(from[i]),
 						    .msg_iov = &iout[nout], .msg_iovlen = 1};
-		set_source(&out[nout].msg_hdr, &cout[nout], p.local);
+		/* a listener bound to one address answers from it anyway: no cmsg to parse per reply */
+		if (l->addr.s_addr == INADDR_ANY)
+			set_source(&out[nout].msg_hdr, &cout[nout], p.local);
 		nout++;
 	}
 	if (nout)
@@ -545,7 +548,8 @@ void dns_net_reply(struct dns_net *n, const struct dns_net_peer *p, const uint8_
 		return;
 	}
 	mh = (struct msghdr){.msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1};
-	set_source(&mh, &cm, p->local);
+	if (p->wildcard)
+		set_source(&mh, &cm, p->local);
 	if (sendmsg(p->fd, &mh, MSG_DONTWAIT) < 0)
 		n->stats.send_errors++;
 }

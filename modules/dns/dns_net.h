@@ -35,6 +35,7 @@ struct dns_net_peer {
 	struct in_addr local; /* the address the query was sent to */
 	int ifindex;	      /* arrival interface */
 	int fd;		      /* UDP: the listener's socket */
+	bool wildcard;	      /* UDP: it listens on 0.0.0.0 (replies name their source) */
 	struct dns_net_conn *conn; /* TCP: the connection, else NULL */
 };
 

@@ -1058,12 +1058,30 @@ static void task_next(struct task *t)
 /* RFC 9156 2.3: the next name to ask: one label more than known, the first
  * QMIN_ONE_LAB times, then in bigger steps so DNS_QMIN_MAX bounds the count;
  * QTYPE A for the minimised names (RFC 9156 2.1: NS is badly served). */
+static void qmin_advance(struct task *t);
+
+/* A minimised name whose answer (data or NODATA, not NXDOMAIN) is cached
+ * fresh: the zone's server said it exists with no cut there, so the next
+ * step can be taken without asking again (what unbound does too). */
+static bool qmin_known(struct task *t)
+{
+	enum dns_cache_state cs;
+	struct dns_cache_entry *e = dns_cache_get(t->r->cache, &t->qsent, DNS_TYPE_A, DNS_CLASS_IN, DNS_RANK_ANSWER,
+						  now_s(t->r), &cs);
+
+	return e && cs == DNS_CACHE_FRESH && e->rcode == DNS_RCODE_NOERROR;
+}
+
 static void pick_question(struct task *t)
 {
-	if (t->qmin && t->qmin_labels < t->cur.labels) {
+	while (t->qmin && t->qmin_labels < t->cur.labels) {
 		dns_name_suffix(&t->cur, t->qmin_labels, &t->qsent);
 		t->qtype_sent = DNS_TYPE_A;
-	} else {
+		if (!qmin_known(t))
+			return;
+		qmin_advance(t);
+	}
+	{
 		t->qsent = t->cur;
 		t->qtype_sent = t->qtype;
 	}
