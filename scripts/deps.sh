@@ -30,6 +30,7 @@ packages=(
 	udhcpc isc-dhcp-client dhcpcd-base # DHCP clients: the lab's LAN client, tests/integration/t-dhcp-*
 	isc-dhcp-relay dnsmasq-base # t-dhcp-relay (dhcrelay); dnsmasq: the DHCP tests' stand-in server mode
 	unbound dnsperf # tests/bench/dns.sh: the peer (unbound 1.17) and the load generator
+	natpmpc # t-nat-pcp: a real NAT-PMP client (libnatpmp's)
 	conntrack # nat tests: check the conntrack table the daemon reads and prunes (never used by homegwd)
 )
 

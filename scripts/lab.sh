@@ -272,6 +272,27 @@ if [[ $(jq -r '.modules.dns.running' <<<"$status_json") == true ]]; then
 	ctl --json dns stats | jq -r '"    cache: \(.cache.entries) entries, \(.cache.hits) hits; upstream: \(.upstream.queries) queries, \(.upstream.timeouts) timeouts"'
 fi
 module_line nat NAT "masquerade of 198.51.100.0/24 behind 203.0.113.2, port forwards"
+if [[ $(jq -r '.modules.nat.running' <<<"$status_json") == true ]]; then
+	# A web server on the internet side tells each client the address it saw;
+	# one on the LAN client is reached through the forward of etc/lab.conf.
+	ip netns exec "$NS_INET" socat TCP-LISTEN:80,reuseaddr,fork SYSTEM:'echo $SOCAT_PEERADDR' \
+		>/dev/null 2>&1 &
+	lab_web_inet=$!
+	ip netns exec "$NS_LAN" socat TCP-LISTEN:80,reuseaddr,fork SYSTEM:'echo $SOCAT_PEERADDR' \
+		>/dev/null 2>&1 &
+	lab_web_lan=$!
+	sleep 0.3
+	seen=$(ip netns exec "$NS_LAN" timeout 5 socat -T3 - TCP:203.0.113.1:80 </dev/null 2>/dev/null || true)
+	printf '    %-52s %s\n' "LAN client -> 203.0.113.1:80, the server saw" "${seen:-no answer}"
+	seen=$(ip netns exec "$NS_INET" timeout 5 socat -T3 - TCP:203.0.113.2:8080 </dev/null 2>/dev/null || true)
+	printf '    %-52s %s\n' "internet -> 203.0.113.2:8080 (forward), the LAN saw" "${seen:-no answer}"
+	# a flow held open for the translation table
+	ip netns exec "$NS_LAN" socat -T10 TCP:203.0.113.1:80 EXEC:'sleep 5' >/dev/null 2>&1 &
+	sleep 0.3
+	echo "    live translations (homegwctl nat table):"
+	ctl nat table | sed 's/^/      /'
+	kill "$lab_web_inet" "$lab_web_lan" 2>/dev/null || true
+fi
 module_line igmp Multicast "IGMP proxy from the internet side to the LAN"
 
 if ((have_internet)); then

@@ -112,8 +112,8 @@ page_keywords() {
 page_unbuilt_sections() {
 	awk "$AWK_UNESC"'
 	/^\.SH/ { sh = heading($0); on = 0; next }
-	sh == "BUGS" && /^The sections/ { on = 1; next }
-	on && /belong to the language/ { on = 0; next }
+	sh == "BUGS" && /^The sections?$/ { on = 1; next }
+	on && /belongs? to the language/ { on = 0; next }
 	on && /^\.BR?[ \t]/ { print unesc(first_arg($0)) }' "$CONF_PAGE" | sort -u
 }
 
