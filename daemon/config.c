@@ -1349,3 +1349,74 @@ const struct cf_node *cf_find(const struct cf_node *first, const char *keyword)
 			return n;
 	return NULL;
 }
+
+/* ---- helpers for the modules' configure() ---- */
+
+void *cf_zalloc(bool *oom, size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+
+	if (!p)
+		*oom = true;
+	return p;
+}
+
+char *cf_strdup(bool *oom, const char *s)
+{
+	char *p = s ? strdup(s) : NULL;
+
+	if (s && !p)
+		*oom = true;
+	return p;
+}
+
+size_t cf_count(const struct cf_node *first, const char *keyword, bool args)
+{
+	size_t n = 0;
+
+	for (; first; first = first->next)
+		if (strcmp(first->keyword, keyword) == 0)
+			n += args ? first->nargs : 1;
+	return n;
+}
+
+static bool shape_ok(const struct cf_node *n, const struct cf_keyword *kw)
+{
+	if (n->nargs < (size_t)kw->min_args || (kw->max_args >= 0 && n->nargs > (size_t)kw->max_args))
+		return false;
+	return n->block == kw->block;
+}
+
+size_t cf_for_each_good(const struct cf_node *first, const struct cf_keyword *table, cf_stmt_fn fn, void *data,
+			const bool *stop)
+{
+	uint64_t seen = 0;
+	size_t skipped = 0;
+
+	for (const struct cf_node *n = first; n && !(stop && *stop); n = n->next) {
+		size_t k = 0;
+
+		while (table[k].name && strcmp(table[k].name, n->keyword) != 0)
+			k++;
+		if (!table[k].name || (!table[k].repeatable && (seen >> k & 1)) || !shape_ok(n, &table[k])) {
+			skipped++;
+			if (table[k].name)
+				seen |= 1ull << k;
+			continue;
+		}
+		seen |= 1ull << k;
+		fn(data, k, n);
+	}
+	return skipped;
+}
+
+bool cf_under_cap(struct cf_errors *err, const struct cf_pos *pos, const char *section, const char *keyword,
+		  size_t have, size_t cap, bool *full)
+{
+	if (have < cap && !*full)
+		return true;
+	if (!*full)
+		cf_error(err, pos, section, "%s: too many (at most %zu)", keyword, cap);
+	*full = true;
+	return false;
+}

@@ -157,6 +157,29 @@ const char *cf_suggest(const char *word, const char *const *candidates, size_t n
  * malloc'ed; NULL when out of memory. */
 char *cf_canonical_text(const struct cf_node *first, const char *const *keywords);
 
+/* ---- helpers for the modules' configure() ---- */
+
+/* calloc / strdup that set *OOM on failure (a validator goes on and reports
+ * "out of memory" once, at the end). */
+void *cf_zalloc(bool *oom, size_t n, size_t size);
+char *cf_strdup(bool *oom, const char *s); /* NULL stays NULL */
+/* The statements named KEYWORD among FIRST and its siblings; with ARGS, the
+ * number of their arguments instead. */
+size_t cf_count(const struct cf_node *first, const char *keyword, bool args);
+/* The statements of a block that cf_check_keywords() found good, in file
+ * order, with their index in TABLE (at most 64 entries). Unknown keywords,
+ * wrong shapes and repeats of a non-repeatable keyword were reported there
+ * and are skipped: the first of a repeat is the one that counts. Stops early
+ * once *STOP (may be NULL) is true. Returns how many were skipped (counting
+ * errors would not do: past CF_MAX_ERRORS the list stops growing). */
+typedef void (*cf_stmt_fn)(void *data, size_t k, const struct cf_node *n);
+size_t cf_for_each_good(const struct cf_node *first, const struct cf_keyword *table, cf_stmt_fn fn, void *data,
+			const bool *stop);
+/* True while HAVE < CAP; at the first entry past CAP, the one error
+ * "KEYWORD: too many (at most CAP)" at POS in SECTION, and *FULL set. */
+bool cf_under_cap(struct cf_errors *err, const struct cf_pos *pos, const char *section, const char *keyword,
+		  size_t have, size_t cap, bool *full);
+
 /* First child of FIRST's sibling list named KEYWORD, or NULL. */
 const struct cf_node *cf_find(const struct cf_node *first, const char *keyword);
 

@@ -71,32 +71,8 @@ struct ctx {
 	size_t nlisten_names;
 };
 
-static void *zalloc(struct ctx *c, size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-
-	if (!p)
-		c->oom = true;
-	return p;
-}
-
-static char *dup_text(struct ctx *c, const char *s)
-{
-	char *p = s ? strdup(s) : NULL;
-
-	if (s && !p)
-		c->oom = true;
-	return p;
-}
-
-static size_t count_kw(const struct cf_node *first, const char *keyword)
-{
-	size_t n = 0;
-
-	for (; first; first = first->next)
-		n += strcmp(first->keyword, keyword) == 0;
-	return n;
-}
+static void *zalloc(struct ctx *c, size_t n, size_t size) { return cf_zalloc(&c->oom, n, size); }
+static char *dup_text(struct ctx *c, const char *s) { return cf_strdup(&c->oom, s); }
 
 /* "line 3" or "dhcp guest, line 3": how a message names a thing elsewhere. */
 static const char *ref_to(char *buf, size_t len, const char *other_label, const struct cf_pos *pos,
@@ -113,46 +89,6 @@ static const char *ref_to(char *buf, size_t len, const char *other_label, const 
 }
 
 /* ------------------------------------------------- statements of a block */
-
-typedef void (*stmt_fn)(void *data, size_t k, const struct cf_node *n);
-
-static bool shape_ok(const struct cf_node *n, const struct cf_keyword *kw)
-{
-	if (n->nargs < (size_t)kw->min_args || (kw->max_args >= 0 && n->nargs > (size_t)kw->max_args))
-		return false;
-	return n->block == kw->block;
-}
-
-/* The statements of a block that cf_check_keywords() found good, in file
- * order, with their index in TABLE (at most 64 entries). Unknown keywords,
- * wrong shapes and repeats of a non-repeatable keyword were reported there
- * and are skipped: the first of a repeat is the one that counts. Returns
- * how many were skipped (counting errors would not do: past
- * CF_MAX_ERRORS the list stops growing). */
-static size_t for_each_good(const struct cf_node *first, const struct cf_keyword *table, stmt_fn fn,
-			    void *data)
-{
-	uint64_t seen = 0;
-	size_t skipped = 0;
-
-	for (const struct cf_node *n = first; n; n = n->next) {
-		size_t k = 0;
-
-		while (table[k].name && strcmp(table[k].name, n->keyword) != 0)
-			k++;
-		if (!table[k].name || (!table[k].repeatable && (seen >> k & 1))) {
-			skipped++;
-			continue;
-		}
-		seen |= 1ull << k;
-		if (!shape_ok(n, &table[k])) {
-			skipped++;
-			continue;
-		}
-		fn(data, k, n);
-	}
-	return skipped;
-}
 
 /* --------------------------------------------------------- address rules */
 
@@ -879,7 +815,7 @@ static void scope_host(struct scope_build *b, const struct cf_node *n)
 	cf_check_keywords(n->children, hb.label, host_kws, c->err);
 	*hb.src = (struct host_src){.n = n};
 	hb.h->pos = n->pos;
-	if (for_each_good(n->children, host_kws, host_stmt, &hb))
+	if (cf_for_each_good(n->children, host_kws, host_stmt, &hb, NULL))
 		hb.bad = true;
 	/* a statement there but bad has had its error: "missing" would repeat it */
 	if (!cf_find(n->children, "mac") && !cf_find(n->children, "client-id"))
@@ -1001,13 +937,13 @@ static void scope_arg(struct scope_build *b, const struct cf_node *n)
 /* The arrays of a scope, sized by its statements. */
 static void scope_alloc(struct ctx *c, struct dhcp_scope *s, struct scope_src *src, const struct cf_node *n)
 {
-	size_t pools = count_kw(n->children, "pool"), hosts = count_kw(n->children, "host");
+	size_t pools = cf_count(n->children, "pool", false), hosts = cf_count(n->children, "host", false);
 
 	pools = pools < DHCP_MAX_POOLS ? pools : DHCP_MAX_POOLS;
 	hosts = hosts < DHCP_MAX_HOSTS ? hosts : DHCP_MAX_HOSTS;
 	s->pools = zalloc(c, pools, sizeof(*s->pools));
-	s->routes = zalloc(c, count_kw(n->children, "route"), sizeof(*s->routes));
-	s->options = zalloc(c, count_kw(n->children, "option"), sizeof(*s->options));
+	s->routes = zalloc(c, cf_count(n->children, "route", false), sizeof(*s->routes));
+	s->options = zalloc(c, cf_count(n->children, "option", false), sizeof(*s->options));
 	s->hosts = zalloc(c, hosts, sizeof(*s->hosts));
 	src->hosts = zalloc(c, hosts, sizeof(*src->hosts));
 }
@@ -1055,7 +991,7 @@ static void scope_finish(struct scope_build *b, const struct cf_node *n, size_t 
 		s->dns_mode =
 			s->kind == DHCP_SCOPE_LOCAL && s->iface ? dns_default(b->c, s->iface) : DHCP_DNS_NONE;
 	router_in_pools(b);
-	if (n->block && !count_kw(n->children, "pool") && !count_kw(n->children, "host") &&
+	if (n->block && !cf_count(n->children, "pool", false) && !cf_count(n->children, "host", false) &&
 	    b->c->err->nerrors == errors_before)
 		cf_warning(b->c->err, &n->pos, b->label,
 			   "no pool and no host: no client gets an address here");
@@ -1081,7 +1017,7 @@ static void load_scope(struct ctx *c, const struct cf_node *n)
 	if (c->oom)
 		return;
 	scope_arg(&b, n);
-	for_each_good(n->children, scope_kws, scope_stmt, &b);
+	cf_for_each_good(n->children, scope_kws, scope_stmt, &b, NULL);
 	scope_finish(&b, n, errors_before);
 }
 
@@ -1242,7 +1178,7 @@ static void load_relay(struct ctx *c, const struct cf_node *n)
 		r->device = dup_text(c, ifc->device);
 		claim_iface(c, ifc, n, rb.label);
 	}
-	for_each_good(n->children, relay_kws, relay_stmt, &rb);
+	cf_for_each_good(n->children, relay_kws, relay_stmt, &rb, NULL);
 	if (!r->circuit_id && !rb.circuit)
 		r->circuit_id = dup_text(c, r->device); /* the Linux device name */
 	relay_unused_ids(&rb);
@@ -1674,7 +1610,7 @@ static struct section *collect(struct ctx *c, size_t *n)
 	struct section *secs, *sorted;
 	size_t k = 0;
 
-	*n = count_kw(c->cfg->tree->root, "dhcp") + count_kw(c->cfg->tree->root, "dhcp-relay");
+	*n = cf_count(c->cfg->tree->root, "dhcp", false) + cf_count(c->cfg->tree->root, "dhcp-relay", false);
 	if (!*n)
 		return NULL;
 	secs = zalloc(c, *n, sizeof(*secs));

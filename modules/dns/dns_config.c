@@ -62,78 +62,16 @@ struct ctx {
 	bool listen_full, allow_full, fzones_full, hosts_full;
 };
 
-static void *zalloc(struct ctx *c, size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
+static void *zalloc(struct ctx *c, size_t n, size_t size) { return cf_zalloc(&c->oom, n, size); }
+static char *dup_text(struct ctx *c, const char *s) { return cf_strdup(&c->oom, s); }
 
-	if (!p)
-		c->oom = true;
-	return p;
-}
-
-static char *dup_text(struct ctx *c, const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		c->oom = true;
-	return p;
-}
-
-static size_t count_kw(const struct cf_node *first, const char *keyword, bool args)
-{
-	size_t n = 0;
-
-	for (; first; first = first->next)
-		if (strcmp(first->keyword, keyword) == 0)
-			n += args ? first->nargs : 1;
-	return n;
-}
-
-/* The once-per-keyword "too many" error, at the first entry past CAP. */
 static bool under_cap(struct ctx *c, const struct cf_pos *pos, const char *keyword, size_t have, size_t cap,
 		      bool *full)
 {
-	if (have < cap && !*full)
-		return true;
-	if (!*full)
-		cf_error(c->err, pos, SECTION, "%s: too many (at most %zu)", keyword, cap);
-	*full = true;
-	return false;
+	return cf_under_cap(c->err, pos, SECTION, keyword, have, cap, full);
 }
 
 /* ------------------------------------------------- statements of a block */
-
-typedef void (*stmt_fn)(struct ctx *c, size_t k, const struct cf_node *n);
-
-static bool shape_ok(const struct cf_node *n, const struct cf_keyword *kw)
-{
-	if (n->nargs < (size_t)kw->min_args || (kw->max_args >= 0 && n->nargs > (size_t)kw->max_args))
-		return false;
-	return n->block == kw->block;
-}
-
-/* The statements cf_check_keywords() found good, in file order, with their
- * index in TABLE (at most 64 entries): unknown keywords, wrong shapes and
- * repeats of a non-repeatable keyword had their error there and are
- * skipped (the first of a repeat is the one that counts), as in dhcp. */
-static void for_each_good(struct ctx *c, const struct cf_node *first, const struct cf_keyword *table,
-			  stmt_fn fn)
-{
-	uint64_t seen = 0;
-
-	for (const struct cf_node *n = first; n && !c->oom; n = n->next) {
-		size_t k = 0;
-
-		while (table[k].name && strcmp(table[k].name, n->keyword) != 0)
-			k++;
-		if (!table[k].name || (!table[k].repeatable && (seen >> k & 1)))
-			continue;
-		seen |= 1ull << k;
-		if (shape_ok(n, &table[k]))
-			fn(c, k, n);
-	}
-}
 
 /* ------------------------------------------------------- address rules */
 
@@ -781,8 +719,10 @@ static void do_uint16(struct ctx *c, const struct cf_node *n, uint64_t min, uint
 		*out = (uint16_t)v;
 }
 
-static void stmt(struct ctx *c, size_t k, const struct cf_node *n)
+static void stmt(void *data, size_t k, const struct cf_node *n)
 {
+	struct ctx *c = data;
+
 	struct dns_config *dc = c->dc;
 
 	switch (k) {
@@ -850,9 +790,9 @@ static void set_defaults(struct dns_config *dc)
 static void alloc_arrays(struct ctx *c, const struct cf_node *sec)
 {
 	struct dns_config *dc = c->dc;
-	size_t allow = count_kw(sec->children, "allow", true),
-	       fz = count_kw(sec->children, "forward-zone", false),
-	       hosts = count_kw(sec->children, "host", false);
+	size_t allow = cf_count(sec->children, "allow", true),
+	       fz = cf_count(sec->children, "forward-zone", false),
+	       hosts = cf_count(sec->children, "host", false);
 
 	allow = allow < DNS_MAX_ALLOW ? allow : DNS_MAX_ALLOW;
 	fz = fz < DNS_MAX_FORWARD_ZONES ? fz : DNS_MAX_FORWARD_ZONES;
@@ -875,7 +815,7 @@ static void load_section(struct ctx *c, const struct cf_node *sec)
 	if (c->oom)
 		return;
 	read_local_domain(c, sec);
-	for_each_good(c, sec->children, dns_kws, stmt);
+	cf_for_each_good(sec->children, dns_kws, stmt, c, &c->oom);
 	if (c->oom)
 		return;
 	/* a listen statement, even a bad one, replaces the default (CONFIG.md) */

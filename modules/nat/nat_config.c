@@ -88,68 +88,15 @@ struct ctx {
 	bool masq_full, fwd_full, ports_full, open_full;
 };
 
-static void *zalloc(struct ctx *c, size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
+static void *zalloc(struct ctx *c, size_t n, size_t size) { return cf_zalloc(&c->oom, n, size); }
 
-	if (!p)
-		c->oom = true;
-	return p;
-}
-
-static size_t count_kw(const struct cf_node *first, const char *keyword)
-{
-	size_t n = 0;
-
-	for (; first; first = first->next)
-		n += strcmp(first->keyword, keyword) == 0;
-	return n;
-}
-
-/* The once-per-keyword "too many" error, at the first entry past CAP. */
 static bool under_cap(struct ctx *c, const struct cf_pos *pos, const char *keyword, size_t have, size_t cap,
 		      bool *full)
 {
-	if (have < cap && !*full)
-		return true;
-	if (!*full)
-		cf_error(c->err, pos, SECTION, "%s: too many (at most %zu)", keyword, cap);
-	*full = true;
-	return false;
+	return cf_under_cap(c->err, pos, SECTION, keyword, have, cap, full);
 }
 
 /* ------------------------------------------------- statements of a block */
-
-typedef void (*stmt_fn)(struct ctx *c, size_t k, const struct cf_node *n);
-
-static bool shape_ok(const struct cf_node *n, const struct cf_keyword *kw)
-{
-	if (n->nargs < (size_t)kw->min_args || (kw->max_args >= 0 && n->nargs > (size_t)kw->max_args))
-		return false;
-	return n->block == kw->block;
-}
-
-/* The statements cf_check_keywords() found good, in file order, with their
- * index in TABLE (at most 64 entries): unknown keywords, wrong shapes and
- * repeats of a non-repeatable keyword had their error there and are
- * skipped (the first of a repeat is the one that counts), as in dns. */
-static void for_each_good(struct ctx *c, const struct cf_node *first, const struct cf_keyword *table,
-			  stmt_fn fn)
-{
-	uint64_t seen = 0;
-
-	for (const struct cf_node *n = first; n && !c->oom; n = n->next) {
-		size_t k = 0;
-
-		while (table[k].name && strcmp(table[k].name, n->keyword) != 0)
-			k++;
-		if (!table[k].name || (!table[k].repeatable && (seen >> k & 1)))
-			continue;
-		seen |= 1ull << k;
-		if (shape_ok(n, &table[k]))
-			fn(c, k, n);
-	}
-}
 
 /* ------------------------------------------------------------ masquerade */
 
@@ -612,7 +559,7 @@ static int cmp_lan(const void *pa, const void *pb)
 static const char **dhcp_names(struct ctx *c, size_t *n)
 {
 	const struct cf_node *root = c->cfg->tree->root;
-	const char **names = zalloc(c, count_kw(root, "dhcp") + count_kw(root, "dhcp-relay"), sizeof(*names));
+	const char **names = zalloc(c, cf_count(root, "dhcp", false) + cf_count(root, "dhcp-relay", false), sizeof(*names));
 
 	*n = 0;
 	if (!names)
@@ -807,8 +754,10 @@ static const struct cf_keyword nat_kws[] = {
 	[K_END] = {NULL, 0, 0, false, false},
 };
 
-static void stmt(struct ctx *c, size_t k, const struct cf_node *n)
+static void stmt(void *data, size_t k, const struct cf_node *n)
 {
+	struct ctx *c = data;
+
 	struct nat_config *nc = c->nc;
 
 	switch (k) {
@@ -847,7 +796,7 @@ static void set_defaults(struct nat_config *nc)
 static void alloc_arrays(struct ctx *c, const struct cf_node *sec)
 {
 	struct nat_config *nc = c->nc;
-	size_t fwd = count_kw(sec->children, "forward"), open = count_kw(sec->children, "open");
+	size_t fwd = cf_count(sec->children, "forward", false), open = cf_count(sec->children, "open", false);
 
 	fwd = fwd < NAT_MAX_FORWARDS ? fwd : NAT_MAX_FORWARDS;
 	open = open < NAT_MAX_OPEN ? open : NAT_MAX_OPEN;
@@ -894,7 +843,7 @@ static void load_section(struct ctx *c, const struct cf_node *sec)
 	alloc_arrays(c, sec);
 	if (c->oom)
 		return;
-	for_each_good(c, sec->children, nat_kws, stmt);
+	cf_for_each_good(sec->children, nat_kws, stmt, c, &c->oom);
 	if (!c->oom)
 		check_section(c, sec);
 }
