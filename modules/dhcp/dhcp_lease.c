@@ -13,6 +13,7 @@
  * and the scope's free list, kept in the order addresses were freed, gives the
  * least recently used released/expired record. A DISCOVER flood therefore
  * costs O(1) per packet even with the pool exhausted. */
+#include "siphash.h"
 #include "dhcp_lease.h"
 
 #include <errno.h>
@@ -60,24 +61,7 @@ const char *dhcp_lease_state_name(int state)
 
 /* ---- hashing ---- */
 
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                   \
-	do {                       \
-		v0 += v1;          \
-		v1 = ROTL(v1, 13); \
-		v1 ^= v0;          \
-		v0 = ROTL(v0, 32); \
-		v2 += v3;          \
-		v3 = ROTL(v3, 16); \
-		v3 ^= v2;          \
-		v0 += v3;          \
-		v3 = ROTL(v3, 21); \
-		v3 ^= v0;          \
-		v2 += v1;          \
-		v1 = ROTL(v1, 17); \
-		v1 ^= v2;          \
-		v2 = ROTL(v2, 32); \
-	} while (0)
+#define SIPROUND gw_sipround(&v0, &v1, &v2, &v3)
 
 /* SipHash-2-4: client identifiers are chosen by whoever sends packets, so the
  * index must not have collisions they can compute. */
@@ -333,7 +317,7 @@ struct dhcp_lease_table *dhcp_lease_table_new(uint64_t seed)
 		return NULL;
 	}
 	t->k0 = seed;
-	t->k1 = ROTL(seed, 29) ^ 0x5bd1e9955bd1e995ull;
+	t->k1 = gw_rotl64(seed, 29) ^ 0x5bd1e9955bd1e995ull;
 	t->addr_key = (uint32_t)(seed >> 17);
 	t->next_due = INT64_MAX;
 	return t;

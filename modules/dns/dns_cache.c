@@ -20,6 +20,7 @@
  * Recency: a doubly linked list, head most recently put or hit; eviction
  * takes the tail. Expired entries stay for serve-stale (RFC 8767) and leave
  * through the LRU or when a lookup finds them past the stale window. */
+#include "siphash.h"
 #include "dns_cache.h"
 
 #include <errno.h>
@@ -46,24 +47,7 @@ struct dns_cache {
 
 /* ---- hashing ---- */
 
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                   \
-	do {                       \
-		v0 += v1;          \
-		v1 = ROTL(v1, 13); \
-		v1 ^= v0;          \
-		v0 = ROTL(v0, 32); \
-		v2 += v3;          \
-		v3 = ROTL(v3, 16); \
-		v3 ^= v2;          \
-		v0 += v3;          \
-		v3 = ROTL(v3, 21); \
-		v3 ^= v0;          \
-		v2 += v1;          \
-		v1 = ROTL(v1, 17); \
-		v1 ^= v2;          \
-		v2 = ROTL(v2, 32); \
-	} while (0)
+#define SIPROUND gw_sipround(&v0, &v1, &v2, &v3)
 
 /* ASCII lower-case of 8 bytes at once: bit 7 of each byte of UP is set where
  * the byte is 'A'..'Z' (the 7-bit sums cannot carry into the next byte; ~X
