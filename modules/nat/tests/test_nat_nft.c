@@ -1104,7 +1104,7 @@ static int kernel_setup(void **state)
 
 /* Run a shell command (in our namespace: children inherit it); its stdout
  * in *OUT (malloc'd) if OUT; the exit status. */
-static int run(char **out, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int run(char **out, const char *fmt, ...)
 {
 	char cmd[1024];
 	va_list ap;
