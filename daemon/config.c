@@ -1380,7 +1380,7 @@ size_t cf_count(const struct cf_node *first, const char *keyword, bool args)
 	return n;
 }
 
-static bool shape_ok(const struct cf_node *n, const struct cf_keyword *kw)
+bool cf_shape_ok(const struct cf_node *n, const struct cf_keyword *kw)
 {
 	if (n->nargs < (size_t)kw->min_args || (kw->max_args >= 0 && n->nargs > (size_t)kw->max_args))
 		return false;
@@ -1398,7 +1398,7 @@ size_t cf_for_each_good(const struct cf_node *first, const struct cf_keyword *ta
 
 		while (table[k].name && strcmp(table[k].name, n->keyword) != 0)
 			k++;
-		if (!table[k].name || (!table[k].repeatable && (seen >> k & 1)) || !shape_ok(n, &table[k])) {
+		if (!table[k].name || (!table[k].repeatable && (seen >> k & 1)) || !cf_shape_ok(n, &table[k])) {
 			skipped++;
 			if (table[k].name)
 				seen |= 1ull << k;

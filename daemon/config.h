@@ -173,6 +173,8 @@ size_t cf_count(const struct cf_node *first, const char *keyword, bool args);
  * once *STOP (may be NULL) is true. Returns how many were skipped (counting
  * errors would not do: past CF_MAX_ERRORS the list stops growing). */
 typedef void (*cf_stmt_fn)(void *data, size_t k, const struct cf_node *n);
+/* Whether N has the argument count and block that KW asks for. */
+bool cf_shape_ok(const struct cf_node *n, const struct cf_keyword *kw);
 size_t cf_for_each_good(const struct cf_node *first, const struct cf_keyword *table, cf_stmt_fn fn, void *data,
 			const bool *stop);
 /* True while HAVE < CAP; at the first entry past CAP, the one error
