@@ -7,6 +7,7 @@
 #include "core_config.h"
 #include "dhcp.h"
 #include "dns.h"
+#include "igmp.h"
 #include "nat.h"
 #include "gw.h"
 #include "iface.h"
@@ -28,15 +29,13 @@
 /* The table of modules, in start order. A planned module without a
  * configure() has its sections reported as "not supported yet" until its
  * issue lands. */
-static const char *const igmp_sections[] = {"igmp-proxy", NULL};
 
-static const struct gw_module planned_igmp = {.name = "igmp", .sections = igmp_sections};
 
 static const struct gw_module *const modules[] = {
 	&dhcp_module,
 	&dns_module,
 	&nat_module,
-	&planned_igmp,
+	&igmp_module,
 };
 #define NMODULES (sizeof(modules) / sizeof(modules[0]))
 

@@ -294,6 +294,28 @@ if [[ $(jq -r '.modules.nat.running' <<<"$status_json") == true ]]; then
 	kill "$lab_web_inet" "$lab_web_lan" 2>/dev/null || true
 fi
 module_line igmp Multicast "IGMP proxy from the internet side to the LAN"
+if [[ $(jq -r '.modules.igmp.running' <<<"$status_json") == true ]]; then
+	# A stream from the internet side; the LAN client joins for a moment.
+	mc=$ROOT/tests/integration/mcast.py
+	client=$(sed -n 's/^address=\([0-9.]*\).*/\1/p' "$RUN/client-lease" 2>/dev/null || true)
+	ip -n "$NS_INET" route replace 224.0.0.0/4 dev eth0
+	ip netns exec "$NS_INET" sysctl -q -w net.ipv4.conf.all.rp_filter=0 || true
+	ip netns exec "$NS_GW" sysctl -q -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.veth-wan.rp_filter=0 || true
+	ip netns exec "$NS_INET" python3 "$mc" send 239.1.2.3 5000 203.0.113.1 >/dev/null 2>&1 &
+	lab_mc_send=$!
+	rm -rf "$RUN/mcast" && mkdir -p "$RUN/mcast"
+	if [[ -n $client ]]; then
+		ip netns exec "$NS_LAN" python3 "$mc" recv "$client" 239.1.2.3 5000 "$RUN/mcast" >/dev/null 2>&1 &
+		lab_mc_recv=$!
+		sleep 1.5
+		echo "    the LAN client joined 239.1.2.3 for 1.5 s: $(wc -l <"$RUN/mcast/log" 2>/dev/null || echo 0) datagrams from $(cut -d' ' -f1 "$RUN/mcast/log" 2>/dev/null | sort -u | paste -sd, -)"
+		ctl --json igmp | jq -r '.links[] | "    link \(.interface): querier \(.querier)" + ([.groups[] | " group \(.group) (\(.mode), \(.members) member)"] | join(","))'
+		ctl --json igmp | jq -r '.routes[] | "    route \(.source) -> \(.group): \(.packets) packets, \(.bytes) bytes, out \(.interfaces | join(","))"'
+		touch "$RUN/mcast/leave"
+		wait "$lab_mc_recv" 2>/dev/null || true
+	fi
+	kill "$lab_mc_send" 2>/dev/null || true
+fi
 
 if ((have_internet)); then
 	say "the lab internet"

@@ -995,9 +995,11 @@ enum rule_id {
 	R_MASQ,
 	R_FW_ESTABLISHED,
 	R_FW_DNAT,
+	R_FW_MCAST,
 	R_FW_DROP,
 	R_IN_ESTABLISHED,
 	R_IN_OPEN,
+	R_IN_IGMP,
 	R_IN_DROP,
 };
 
@@ -1037,6 +1039,29 @@ static void fill_rule(struct rb *rb, enum rule_id id, uint32_t anon_id)
 		f_ct_bits(rb, NFT_CT_STATUS, IPS_DST_NAT);
 		e_verdict(rb, NF_ACCEPT);
 		break;
+	case R_FW_MCAST: {
+		/* multicast the kernel forwards was chosen by the multicast
+		 * routing table (an IGMP proxy's entries): not the firewall's */
+		uint32_t mask = htonl(0xf0000000), net = htonl(0xe0000000);
+
+		f_if_masq(rb, NFT_META_IIFNAME, false);
+		e_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1); /* ip daddr 224.0.0.0/4 */
+		e_bitwise(rb, mask);
+		e_cmp(rb, NFT_CMP_EQ, &net, sizeof(net));
+		e_verdict(rb, NF_ACCEPT);
+		break;
+	}
+	case R_IN_IGMP: {
+		/* the upstream router's queries: without them the memberships
+		 * the kernel holds upstream time out there */
+		uint8_t igmp = IPPROTO_IGMP;
+
+		f_if_masq(rb, NFT_META_IIFNAME, false);
+		e_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, 9, 1, NFT_REG_1); /* ip protocol igmp */
+		e_cmp(rb, NFT_CMP_EQ, &igmp, sizeof(igmp));
+		e_verdict(rb, NF_ACCEPT);
+		break;
+	}
 	case R_IN_OPEN:
 		f_if_masq(rb, NFT_META_IIFNAME, false);
 		f_l4_dport(rb, anon_id);
@@ -1120,10 +1145,12 @@ static int put_chains_and_rules(struct nat_nft_batch *b, const struct nat_config
 		return rc;
 	if ((rc = put_rule(b, chain_forward.name, R_FW_ESTABLISHED)) < 0 ||
 	    (rc = put_rule(b, chain_forward.name, R_FW_DNAT)) < 0 ||
+	    (rc = put_rule(b, chain_forward.name, R_FW_MCAST)) < 0 ||
 	    (rc = put_rule(b, chain_forward.name, R_FW_DROP)) < 0)
 		return rc;
 	if ((rc = put_rule(b, chain_input.name, R_IN_ESTABLISHED)) < 0 ||
-	    (rc = put_rule(b, chain_input.name, R_IN_OPEN)) < 0)
+	    (rc = put_rule(b, chain_input.name, R_IN_OPEN)) < 0 ||
+	    (rc = put_rule(b, chain_input.name, R_IN_IGMP)) < 0)
 		return rc;
 	return put_rule(b, chain_input.name, R_IN_DROP);
 }

@@ -21,11 +21,13 @@
  *     [firewall] chain forward { type filter hook forward priority 0; policy accept;
  *       meta nfproto ipv4 iifname @masq_ifs ct state established,related accept
  *       meta nfproto ipv4 iifname @masq_ifs ct status dnat accept
+ *       meta nfproto ipv4 iifname @masq_ifs ip daddr 224.0.0.0/4 accept   # what multicast routing forwards
  *       meta nfproto ipv4 iifname @masq_ifs counter drop
  *     }
  *     [firewall] chain input { type filter hook input priority 0; policy accept;
  *       meta nfproto ipv4 iifname @masq_ifs ct state established,related accept
  *       meta nfproto ipv4 iifname @masq_ifs meta l4proto { tcp, udp } meta l4proto . th dport @open accept
+ *       meta nfproto ipv4 iifname @masq_ifs ip protocol igmp accept   # the upstream router's queries
  *       meta nfproto ipv4 iifname @masq_ifs counter drop
  *     }
  *   }

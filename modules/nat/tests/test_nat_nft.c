@@ -373,9 +373,11 @@ static const char replace_sig_full[] = "BEGIN\n"
 				       "NEWRULE forward\n"
 				       "NEWRULE forward\n"
 				       "NEWRULE forward\n"
+				       "NEWRULE forward\n"
 				       "NEWRULE input\n"
 				       "NEWSET __set%d\n"
 				       "NEWSETELEM __set%d 2\n"
+				       "NEWRULE input\n"
 				       "NEWRULE input\n"
 				       "NEWRULE input\n"
 				       "NEWSETELEM wan_addrs 1\n"
@@ -395,7 +397,7 @@ static void test_replace_framing(void **state)
 
 	assert_string_equal(s, replace_sig_full);
 	assert_int_equal(b.seq_first, 4000000000u);
-	assert_int_equal(b.nmsgs, 37);
+	assert_int_equal(b.nmsgs, 39);
 	/* NEWTABLE/NEWSET/NEWCHAIN/NEWRULE/NEWSETELEM create; DELTABLE not */
 	struct msgs ms = split(&b);
 	assert_int_equal(ms.m[1]->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE);
@@ -581,6 +583,10 @@ static const char *const rules_want[] = {
 	"[ bitwise reg 1 = ( reg 1 & 0x00000020 ) ^ 0x00000000 ]\n[ cmp neq reg 1 0x00000000 ]\n"
 	"[ immediate reg 0 accept ]\n",
 	"[ meta load nfproto => reg 1 ]\n[ cmp eq reg 1 0x00000002 ]\n[ meta load iifname => reg 1 ]\n"
+	"[ lookup reg 1 set masq_ifs ]\n[ payload load 4b @ network header + 16 => reg 1 ]\n"
+	"[ bitwise reg 1 = ( reg 1 & 0x000000f0 ) ^ 0x00000000 ]\n[ cmp eq reg 1 0x000000e0 ]\n"
+	"[ immediate reg 0 accept ]\n",
+	"[ meta load nfproto => reg 1 ]\n[ cmp eq reg 1 0x00000002 ]\n[ meta load iifname => reg 1 ]\n"
 	"[ lookup reg 1 set masq_ifs ]\n[ counter pkts 0 bytes 0 ]\n[ immediate reg 0 drop ]\n",
 	/* input */
 	"[ meta load nfproto => reg 1 ]\n[ cmp eq reg 1 0x00000002 ]\n[ meta load iifname => reg 1 ]\n"
@@ -591,6 +597,9 @@ static const char *const rules_want[] = {
 	"[ lookup reg 1 set masq_ifs ]\n[ meta load l4proto => reg 1 ]\n[ lookup reg 1 set __set%d ]\n"
 	"[ meta load l4proto => reg 1 ]\n[ payload load 2b @ transport header + 2 => reg 9 ]\n"
 	"[ lookup reg 1 set open ]\n[ immediate reg 0 accept ]\n",
+	"[ meta load nfproto => reg 1 ]\n[ cmp eq reg 1 0x00000002 ]\n[ meta load iifname => reg 1 ]\n"
+	"[ lookup reg 1 set masq_ifs ]\n[ payload load 1b @ network header + 9 => reg 1 ]\n"
+	"[ cmp eq reg 1 0x00000002 ]\n[ immediate reg 0 accept ]\n",
 	"[ meta load nfproto => reg 1 ]\n[ cmp eq reg 1 0x00000002 ]\n[ meta load iifname => reg 1 ]\n"
 	"[ lookup reg 1 set masq_ifs ]\n[ counter pkts 0 bytes 0 ]\n[ immediate reg 0 drop ]\n",
 };
@@ -612,8 +621,8 @@ static void rule_exprs(const struct nftnl_rule *r, char *out, size_t cap)
 
 static void test_replace_rules(void **state)
 {
-	static const char *const chains[] = {"dstnat",	"dstnat",  "srcnat", "srcnat", "forward",
-					     "forward", "forward", "input",  "input",  "input"};
+	static const char *const chains[] = {"dstnat",	"dstnat",  "srcnat", "srcnat", "forward", "forward",
+					     "forward", "forward", "input",  "input",  "input",	  "input"};
 	struct nat_config nc = small_config(true, true);
 	struct nat_nft_spec spec = small_spec(&nc, 1000);
 	struct nat_nft_batch b = built_replace(&spec, 1);
@@ -636,7 +645,7 @@ static void test_replace_rules(void **state)
 		struct nftnl_rule *r = nftnl_rule_alloc();
 		char got[4096];
 		assert_int_equal(nftnl_rule_nlmsg_parse(ms.m[i], r), 0);
-		assert_true(k < 10);
+		assert_true(k < 12);
 		assert_string_equal(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), "homegw");
 		assert_string_equal(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), chains[k]);
 		rule_exprs(r, got, sizeof(got));
@@ -652,7 +661,7 @@ static void test_replace_rules(void **state)
 		nftnl_rule_free(r);
 		k++;
 	}
-	assert_int_equal(k, 10);
+	assert_int_equal(k, 12);
 	free(ms.m);
 	nat_nft_batch_free(&b);
 }
@@ -1156,12 +1165,14 @@ static char *tmpfile_with(const char *text)
 	"  chain forward { type filter hook forward priority 0; policy accept;\n"                           \
 	"    meta nfproto ipv4 iifname @masq_ifs ct state established,related accept\n"                     \
 	"    meta nfproto ipv4 iifname @masq_ifs ct status dnat accept\n"                                   \
+	"    meta nfproto ipv4 iifname @masq_ifs ip daddr 224.0.0.0/4 accept\n"                             \
 	"    meta nfproto ipv4 iifname @masq_ifs counter drop\n"                                            \
 	"  }\n"                                                                                             \
 	"  chain input { type filter hook input priority 0; policy accept;\n"                               \
 	"    meta nfproto ipv4 iifname @masq_ifs ct state established,related accept\n"                     \
 	"    meta nfproto ipv4 iifname @masq_ifs meta l4proto { tcp, udp } meta l4proto . th dport @open "  \
 	"accept\n"                                                                                          \
+	"    meta nfproto ipv4 iifname @masq_ifs ip protocol igmp accept\n"                                 \
 	"    meta nfproto ipv4 iifname @masq_ifs counter drop\n"                                            \
 	"  }\n"
 
