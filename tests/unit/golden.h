@@ -7,6 +7,7 @@
 
 #include "core_config.h"
 
+#include <arpa/inet.h>
 #include <glob.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -152,6 +153,55 @@ static inline void golden_no_orphans(const char *dir)
 		fclose(f);
 	}
 	globfree(&gl);
+}
+
+/* ---- helpers the modules' config tests share ---- */
+
+/* A stand-in for the modules a test does not link: it accepts its sections
+ * and keeps nothing. */
+static inline int golden_accept_all(struct gw_config *cfg, void **mod_cfg, struct cf_errors *err)
+{
+	(void)cfg;
+	(void)err;
+	*mod_cfg = NULL;
+	return 0;
+}
+
+/* TEXT (named t.conf) loaded with the module table T (N entries). */
+static inline struct gw_config *golden_load_text(const struct gw_module *const *t, size_t n, const char *text,
+						 struct cf_errors *e)
+{
+	struct cf_tree *tree;
+
+	cf_errors_init(e);
+	tree = cf_parse_string("t.conf", text, strlen(text), e);
+	assert_non_null(tree);
+	return gw_config_from_tree(tree, "t.conf", t, n, e);
+}
+
+/* TEXT must fail with exactly WANT. */
+static inline void golden_expect_fail(const struct gw_module *const *t, size_t n, const char *text, const char *want)
+{
+	struct cf_errors e;
+
+	assert_null(golden_load_text(t, n, text, &e));
+	golden_expect_lines(&e, want);
+	cf_errors_free(&e);
+}
+
+static inline struct in_addr golden_ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static inline void golden_assert_ip(struct in_addr a, const char *s)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	assert_string_equal(inet_ntop(AF_INET, &a, buf, sizeof(buf)), s);
 }
 
 #endif

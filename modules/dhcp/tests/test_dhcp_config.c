@@ -33,14 +33,6 @@ static const char *const s_dns[] = {"dns", NULL};
 static const char *const s_nat[] = {"nat", NULL};
 static const char *const s_igmp[] = {"igmp-proxy", NULL};
 
-/* The other modules' sections, for files that have them: any content goes,
- * and *mod_cfg stays NULL (nothing of theirs is looked at here). */
-static int accept_all(struct gw_config *cfg, void **mod_cfg, struct cf_errors *err)
-{
-	*mod_cfg = NULL;
-	return 0;
-}
-
 static const struct gw_module dhcp_mod = {
 	.name = "dhcp", .sections = s_dhcp, .configure = dhcp_configure, .free_config = dhcp_config_free};
 
@@ -55,9 +47,9 @@ static const struct gw_module *const golden_table[] = {&dhcp_mod, &planned[0], &
 
 /* unit tests: the others accept anything, so a dns section can steer the defaults */
 static const struct gw_module fakes[] = {
-	{.name = "dns", .sections = s_dns, .configure = accept_all},
-	{.name = "nat", .sections = s_nat, .configure = accept_all},
-	{.name = "igmp", .sections = s_igmp, .configure = accept_all},
+	{.name = "dns", .sections = s_dns, .configure = golden_accept_all},
+	{.name = "nat", .sections = s_nat, .configure = golden_accept_all},
+	{.name = "igmp", .sections = s_igmp, .configure = golden_accept_all},
 };
 static const struct gw_module *const fake_table[] = {&dhcp_mod, &fakes[0], &fakes[1], &fakes[2]};
 #define NFAKE (sizeof(fake_table) / sizeof(fake_table[0]))
@@ -88,23 +80,14 @@ static void test_golden_no_orphans(void **state)
 
 static struct gw_config *load_text(const char *text, struct cf_errors *e)
 {
-	struct cf_tree *t;
-
-	cf_errors_init(e);
-	t = cf_parse_string("t.conf", text, strlen(text), e);
-	assert_non_null(t);
-	return gw_config_from_tree(t, "t.conf", fake_table, NFAKE, e);
+	return golden_load_text(fake_table, NFAKE, text, e);
 }
 
 
 /* TEXT must fail with exactly WANT. */
 static void expect_fail(const char *text, const char *want)
 {
-	struct cf_errors e;
-
-	assert_null(load_text(text, &e));
-	golden_expect_lines(&e, want);
-	cf_errors_free(&e);
+	golden_expect_fail(fake_table, NFAKE, text, want);
 }
 
 /* TEXT must load (without warnings); the caller frees with done(). */
@@ -130,21 +113,6 @@ static struct loaded load_ok(const char *text)
 static void done(struct loaded *l)
 {
 	gw_config_free(l->cfg);
-}
-
-static struct in_addr ip(const char *s)
-{
-	struct in_addr a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
-
-static void assert_ip(struct in_addr a, const char *s)
-{
-	char buf[INET_ADDRSTRLEN];
-
-	assert_string_equal(inet_ntop(AF_INET, &a, buf, sizeof(buf)), s);
 }
 
 #define LAN "interface lan { device br-lan }\n"
@@ -179,8 +147,8 @@ static void test_local_defaults(void **state)
 	assert_string_equal(s->device, "br-lan");
 	assert_int_equal(s->pos.line, 2);
 	assert_int_equal(s->npools, 1);
-	assert_ip(s->pools[0].first, "192.168.1.100");
-	assert_ip(s->pools[0].last, "192.168.1.250");
+	golden_assert_ip(s->pools[0].first, "192.168.1.100");
+	golden_assert_ip(s->pools[0].last, "192.168.1.250");
 	assert_int_equal(s->lease_time, 12 * 3600);
 	assert_true(s->router_default);
 	assert_int_equal(s->nrouters, 0);
@@ -196,7 +164,7 @@ static void test_local_defaults(void **state)
 	assert_int_equal(s->nhosts, 0);
 	assert_ptr_equal(dhcp_scope_by_iface(l.dc, "lan"), s);
 	assert_null(dhcp_scope_by_iface(l.dc, "guest"));
-	assert_null(dhcp_scope_by_addr(l.dc, ip("192.168.1.100")));
+	assert_null(dhcp_scope_by_addr(l.dc, golden_ip("192.168.1.100")));
 	assert_true(gw_config_iface(l.cfg, "lan")->used);
 	done(&l);
 }
@@ -220,24 +188,24 @@ static void test_values(void **state)
 	assert_int_equal(s->lease_time, 86400);
 	assert_false(s->router_default);
 	assert_int_equal(s->nrouters, 2);
-	assert_ip(s->routers[0], "192.168.1.1");
-	assert_ip(s->routers[1], "192.168.1.2");
+	golden_assert_ip(s->routers[0], "192.168.1.1");
+	golden_assert_ip(s->routers[1], "192.168.1.2");
 	assert_int_equal(s->dns_mode, DHCP_DNS_LIST);
 	assert_int_equal(s->ndns_servers, 2);
-	assert_ip(s->dns_servers[1], "9.9.9.9");
+	golden_assert_ip(s->dns_servers[1], "9.9.9.9");
 	/* as given, without the final dot */
 	assert_string_equal(s->domain, "Home.Example");
 	assert_int_equal(s->nntp_servers, 1);
-	assert_ip(s->ntp_servers[0], "192.168.1.3");
+	golden_assert_ip(s->ntp_servers[0], "192.168.1.3");
 	assert_int_equal(s->mtu, 1492);
 	assert_int_equal(s->nroutes, 2);
-	assert_ip(s->routes[0].prefix, "10.8.0.0");
+	golden_assert_ip(s->routes[0].prefix, "10.8.0.0");
 	assert_int_equal(s->routes[0].prefix_len, 16);
-	assert_ip(s->routes[0].gateway, "192.168.1.2");
+	golden_assert_ip(s->routes[0].gateway, "192.168.1.2");
 	assert_int_equal(s->routes[0].pos.line, 10);
-	assert_ip(s->routes[1].prefix, "10.9.1.128");
+	golden_assert_ip(s->routes[1].prefix, "10.9.1.128");
 	assert_int_equal(s->routes[1].prefix_len, 25);
-	assert_ip(s->routes[1].gateway, "0.0.0.0");
+	golden_assert_ip(s->routes[1].gateway, "0.0.0.0");
 	assert_false(s->authoritative);
 	done(&l);
 }
@@ -297,14 +265,14 @@ static void test_dns_defaults(void **state)
 	l = load_ok(LAN "dhcp lan { pool 10.0.0.1 10.0.0.9 }\n"
 			"dns { listen 192.168.1.1 127.0.0.1; listen 10.0.0.254 }\n");
 	assert_int_equal(l.dc->ndns_listen, 3);
-	assert_true(dhcp_dns_listens_on(l.dc, ip("10.0.0.254")));
-	assert_true(dhcp_dns_listens_on(l.dc, ip("192.168.1.1")));
-	assert_true(dhcp_dns_listens_on(l.dc, ip("127.0.0.1")));
-	assert_false(dhcp_dns_listens_on(l.dc, ip("10.0.0.253")));
-	assert_false(dhcp_dns_listens_on(l.dc, ip("0.0.0.0")));
+	assert_true(dhcp_dns_listens_on(l.dc, golden_ip("10.0.0.254")));
+	assert_true(dhcp_dns_listens_on(l.dc, golden_ip("192.168.1.1")));
+	assert_true(dhcp_dns_listens_on(l.dc, golden_ip("127.0.0.1")));
+	assert_false(dhcp_dns_listens_on(l.dc, golden_ip("10.0.0.253")));
+	assert_false(dhcp_dns_listens_on(l.dc, golden_ip("0.0.0.0")));
 	done(&l);
 	l = load_ok(LAN "dhcp lan { pool 10.0.0.1 10.0.0.9 }\ndns { listen 0.0.0.0 }\n");
-	assert_true(dhcp_dns_listens_on(l.dc, ip("10.1.2.3")));
+	assert_true(dhcp_dns_listens_on(l.dc, golden_ip("10.1.2.3")));
 	done(&l);
 
 	/* a remote scope has no default, dns or not; dns-server always wins */
@@ -433,21 +401,21 @@ static void test_pools(void **state)
 	for (i = 0; (p = dhcp_scope_pool(s, i)); i++)
 		assert_ptr_equal(p, &s->pools[i]);
 	assert_int_equal(i, 3);
-	assert_ip(s->pools[0].first, "10.0.0.10");
+	golden_assert_ip(s->pools[0].first, "10.0.0.10");
 	assert_int_equal(s->pools[0].pos.line, 4);
-	assert_ip(s->pools[1].first, "10.0.0.100");
-	assert_ip(s->pools[2].last, "10.0.0.250");
+	golden_assert_ip(s->pools[1].first, "10.0.0.100");
+	golden_assert_ip(s->pools[2].last, "10.0.0.250");
 	assert_int_equal(dhcp_pool_size(&s->pools[0]), 10);
 	assert_int_equal(dhcp_pool_size(&s->pools[2]), 51);
-	assert_ptr_equal(dhcp_pool_of(s, ip("10.0.0.10")), &s->pools[0]);
-	assert_ptr_equal(dhcp_pool_of(s, ip("10.0.0.19")), &s->pools[0]);
-	assert_null(dhcp_pool_of(s, ip("10.0.0.20")));
-	assert_null(dhcp_pool_of(s, ip("10.0.0.9")));
-	assert_ptr_equal(dhcp_pool_of(s, ip("10.0.0.100")), &s->pools[1]);
-	assert_null(dhcp_pool_of(s, ip("10.0.0.101")));
-	assert_ptr_equal(dhcp_pool_of(s, ip("10.0.0.250")), &s->pools[2]);
-	assert_null(dhcp_pool_of(s, ip("10.0.0.251")));
-	assert_null(dhcp_pool_of(s, ip("9.255.255.255")));
+	assert_ptr_equal(dhcp_pool_of(s, golden_ip("10.0.0.10")), &s->pools[0]);
+	assert_ptr_equal(dhcp_pool_of(s, golden_ip("10.0.0.19")), &s->pools[0]);
+	assert_null(dhcp_pool_of(s, golden_ip("10.0.0.20")));
+	assert_null(dhcp_pool_of(s, golden_ip("10.0.0.9")));
+	assert_ptr_equal(dhcp_pool_of(s, golden_ip("10.0.0.100")), &s->pools[1]);
+	assert_null(dhcp_pool_of(s, golden_ip("10.0.0.101")));
+	assert_ptr_equal(dhcp_pool_of(s, golden_ip("10.0.0.250")), &s->pools[2]);
+	assert_null(dhcp_pool_of(s, golden_ip("10.0.0.251")));
+	assert_null(dhcp_pool_of(s, golden_ip("9.255.255.255")));
 	done(&l);
 }
 
@@ -495,20 +463,20 @@ static void test_remote(void **state)
 	assert_string_equal(s->name, "10.30.0.0/24");
 	assert_null(s->iface);
 	assert_null(s->device);
-	assert_ip(s->subnet, "10.30.0.0");
+	golden_assert_ip(s->subnet, "10.30.0.0");
 	assert_int_equal(s->prefix_len, 24);
 	assert_false(s->router_default);
 	assert_int_equal(s->nrouters, 1);
 	assert_int_equal(s->dns_mode, DHCP_DNS_NONE);
 	/* giaddr / link-selection → scope */
-	assert_ptr_equal(dhcp_scope_by_addr(l.dc, ip("10.30.0.1")), s);
-	assert_ptr_equal(dhcp_scope_by_addr(l.dc, ip("10.30.0.255")), s);
-	assert_ptr_equal(dhcp_scope_by_addr(l.dc, ip("10.31.200.1")), &l.dc->scopes[1]);
-	assert_ptr_equal(dhcp_scope_by_addr(l.dc, ip("10.20.0.3")), &l.dc->scopes[2]);
-	assert_null(dhcp_scope_by_addr(l.dc, ip("10.20.0.4")));
-	assert_null(dhcp_scope_by_addr(l.dc, ip("10.30.1.0")));
-	assert_null(dhcp_scope_by_addr(l.dc, ip("10.29.255.255")));
-	assert_null(dhcp_scope_by_addr(l.dc, ip("1.1.1.1")));
+	assert_ptr_equal(dhcp_scope_by_addr(l.dc, golden_ip("10.30.0.1")), s);
+	assert_ptr_equal(dhcp_scope_by_addr(l.dc, golden_ip("10.30.0.255")), s);
+	assert_ptr_equal(dhcp_scope_by_addr(l.dc, golden_ip("10.31.200.1")), &l.dc->scopes[1]);
+	assert_ptr_equal(dhcp_scope_by_addr(l.dc, golden_ip("10.20.0.3")), &l.dc->scopes[2]);
+	assert_null(dhcp_scope_by_addr(l.dc, golden_ip("10.20.0.4")));
+	assert_null(dhcp_scope_by_addr(l.dc, golden_ip("10.30.1.0")));
+	assert_null(dhcp_scope_by_addr(l.dc, golden_ip("10.29.255.255")));
+	assert_null(dhcp_scope_by_addr(l.dc, golden_ip("1.1.1.1")));
 	assert_null(dhcp_scope_by_iface(l.dc, "10.30.0.0/24"));
 	done(&l);
 }
@@ -669,7 +637,7 @@ static void test_hosts(void **state)
 	assert_memory_equal(printer->mac, printer_mac, 6);
 	assert_int_equal(printer->client_id_len, 7);
 	assert_memory_equal(printer->client_id, printer_id, 7);
-	assert_ip(printer->addr, "10.0.0.10");
+	golden_assert_ip(printer->addr, "10.0.0.10");
 	assert_string_equal(printer->name, "printer"); /* names compare lower-case */
 	assert_int_equal(printer->pos.line, 4);
 	assert_string_equal(tv->label, "tv set");
@@ -687,10 +655,10 @@ static void test_hosts(void **state)
 	assert_null(dhcp_host_by_client_id(s, tv_id, 7)); /* a prefix is another id */
 	assert_null(dhcp_host_by_client_id(s, other_id, 8));
 	assert_null(dhcp_host_by_client_id(s, NULL, 0));
-	assert_ptr_equal(dhcp_host_by_addr(s, ip("10.0.0.5")), nas);
-	assert_ptr_equal(dhcp_host_by_addr(s, ip("10.0.0.150")), tv);
-	assert_ptr_equal(dhcp_host_by_addr(s, ip("10.0.0.7")), phone);
-	assert_null(dhcp_host_by_addr(s, ip("10.0.0.6")));
+	assert_ptr_equal(dhcp_host_by_addr(s, golden_ip("10.0.0.5")), nas);
+	assert_ptr_equal(dhcp_host_by_addr(s, golden_ip("10.0.0.150")), tv);
+	assert_ptr_equal(dhcp_host_by_addr(s, golden_ip("10.0.0.7")), phone);
+	assert_null(dhcp_host_by_addr(s, golden_ip("10.0.0.6")));
 
 	/* RFC 4361 6.3: by client-id first; a MAC reservation still holds
 	 * for a client that sends a client-id of its own */
@@ -730,7 +698,7 @@ static void test_host_cap(void **state)
 		mac[5] = (uint8_t)i;
 		snprintf(a, sizeof(a), "10.1.%zu.%zu", i >> 8, i & 255);
 		assert_ptr_equal(dhcp_host_by_mac(&l.dc->scopes[0], mac), &l.dc->scopes[0].hosts[i]);
-		assert_ptr_equal(dhcp_host_by_addr(&l.dc->scopes[0], ip(a)), &l.dc->scopes[0].hosts[i]);
+		assert_ptr_equal(dhcp_host_by_addr(&l.dc->scopes[0], golden_ip(a)), &l.dc->scopes[0].hosts[i]);
 	}
 	done(&l);
 	/* the cap is for all scopes together */
@@ -823,14 +791,14 @@ static void test_relay(void **state)
 	assert_string_equal(r->device, "br-guest");
 	assert_int_equal(r->pos.line, 3);
 	assert_int_equal(r->nservers, 1);
-	assert_ip(r->servers[0], "10.20.0.2");
+	golden_assert_ip(r->servers[0], "10.20.0.2");
 	assert_true(r->agent_info);
 	assert_string_equal(r->circuit_id, "br-guest"); /* the Linux device name */
 	assert_null(r->remote_id);
 	assert_int_equal(r->max_hops, 4);
 	r = &l.dc->relays[1];
 	assert_int_equal(r->nservers, 2);
-	assert_ip(r->servers[1], "127.0.0.1");
+	golden_assert_ip(r->servers[1], "127.0.0.1");
 	assert_false(r->agent_info);
 	assert_int_equal(r->max_hops, 16);
 	assert_ptr_equal(dhcp_relay_by_iface(l.dc, "lan"), r);
@@ -935,22 +903,22 @@ static void test_example_config(void **state)
 	assert_ptr_equal(s, &dc->scopes[0]);
 	assert_string_equal(s->device, "br-lan");
 	assert_int_equal(s->npools, 1);
-	assert_ip(s->pools[0].first, "192.168.1.100");
-	assert_ip(s->pools[0].last, "192.168.1.250");
+	golden_assert_ip(s->pools[0].first, "192.168.1.100");
+	golden_assert_ip(s->pools[0].last, "192.168.1.250");
 	assert_int_equal(s->lease_time, 12 * 3600);
 	assert_false(s->router_default);
 	assert_int_equal(s->nrouters, 1);
-	assert_ip(s->routers[0], "192.168.1.1");
+	golden_assert_ip(s->routers[0], "192.168.1.1");
 	assert_int_equal(s->dns_mode, DHCP_DNS_LIST);
-	assert_ip(s->dns_servers[0], "192.168.1.1");
+	golden_assert_ip(s->dns_servers[0], "192.168.1.1");
 	assert_string_equal(s->domain, "home.arpa");
 	assert_int_equal(s->nntp_servers, 1);
-	assert_ip(s->ntp_servers[0], "192.168.1.1");
+	golden_assert_ip(s->ntp_servers[0], "192.168.1.1");
 	assert_int_equal(s->mtu, 1500);
 	assert_int_equal(s->nroutes, 1);
-	assert_ip(s->routes[0].prefix, "10.8.0.0");
+	golden_assert_ip(s->routes[0].prefix, "10.8.0.0");
 	assert_int_equal(s->routes[0].prefix_len, 16);
-	assert_ip(s->routes[0].gateway, "192.168.1.2");
+	golden_assert_ip(s->routes[0].gateway, "192.168.1.2");
 	o = dhcp_scope_option(s, 252);
 	assert_non_null(o);
 	assert_int_equal(o->len, 30);
@@ -959,26 +927,26 @@ static void test_example_config(void **state)
 	assert_true(s->authoritative);
 	assert_int_equal(s->nhosts, 2);
 	assert_ptr_equal(dhcp_host_by_mac(s, printer_mac), &s->hosts[0]);
-	assert_ip(dhcp_host_by_mac(s, printer_mac)->addr, "192.168.1.10");
+	golden_assert_ip(dhcp_host_by_mac(s, printer_mac)->addr, "192.168.1.10");
 	assert_string_equal(s->hosts[0].name, "printer");
 	assert_int_equal(s->hosts[0].client_id_len, 7);
-	assert_string_equal(dhcp_host_by_addr(s, ip("192.168.1.5"))->name, "nas");
+	assert_string_equal(dhcp_host_by_addr(s, golden_ip("192.168.1.5"))->name, "nas");
 
-	s = dhcp_scope_by_addr(dc, ip("10.30.0.77"));
+	s = dhcp_scope_by_addr(dc, golden_ip("10.30.0.77"));
 	assert_ptr_equal(s, &dc->scopes[1]);
 	assert_int_equal(s->kind, DHCP_SCOPE_REMOTE);
-	assert_ip(s->pools[0].first, "10.30.0.50");
-	assert_ip(s->pools[0].last, "10.30.0.200");
-	assert_ip(s->routers[0], "10.30.0.1");
+	golden_assert_ip(s->pools[0].first, "10.30.0.50");
+	golden_assert_ip(s->pools[0].last, "10.30.0.200");
+	golden_assert_ip(s->routers[0], "10.30.0.1");
 	assert_int_equal(s->dns_mode, DHCP_DNS_LIST);
-	assert_ip(s->dns_servers[0], "192.168.1.1");
+	golden_assert_ip(s->dns_servers[0], "192.168.1.1");
 	assert_int_equal(s->lease_time, 86400);
 
 	r = dhcp_relay_by_iface(dc, "guest");
 	assert_non_null(r);
 	assert_string_equal(r->device, "br-guest");
 	assert_int_equal(r->nservers, 1);
-	assert_ip(r->servers[0], "10.20.0.2");
+	golden_assert_ip(r->servers[0], "10.20.0.2");
 	assert_true(r->agent_info);
 	assert_string_equal(r->circuit_id, "guest-wifi");
 	assert_string_equal(r->remote_id, "gw1");

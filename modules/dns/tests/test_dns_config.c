@@ -36,19 +36,12 @@ static const char *const s_dns[] = {"dns", NULL};
 static const char *const s_nat[] = {"nat", NULL};
 static const char *const s_igmp[] = {"igmp-proxy", NULL};
 
-/* The other modules' sections: any content goes, nothing is kept. */
-static int accept_all(struct gw_config *cfg, void **mod_cfg, struct cf_errors *err)
-{
-	*mod_cfg = NULL;
-	return 0;
-}
-
 static const struct gw_module dns_mod = {
 	.name = "dns", .sections = s_dns, .configure = dns_configure, .free_config = dns_config_free};
 static const struct gw_module fakes[] = {
-	{.name = "dhcp", .sections = s_dhcp, .configure = accept_all},
-	{.name = "nat", .sections = s_nat, .configure = accept_all},
-	{.name = "igmp", .sections = s_igmp, .configure = accept_all},
+	{.name = "dhcp", .sections = s_dhcp, .configure = golden_accept_all},
+	{.name = "nat", .sections = s_nat, .configure = golden_accept_all},
+	{.name = "igmp", .sections = s_igmp, .configure = golden_accept_all},
 };
 /* main.c's order: dhcp before dns */
 static const struct gw_module *const table[] = {&fakes[0], &dns_mod, &fakes[1], &fakes[2]};
@@ -80,22 +73,13 @@ static void test_golden_no_orphans(void **state)
 
 static struct gw_config *load_text(const char *text, struct cf_errors *e)
 {
-	struct cf_tree *t;
-
-	cf_errors_init(e);
-	t = cf_parse_string("t.conf", text, strlen(text), e);
-	assert_non_null(t);
-	return gw_config_from_tree(t, "t.conf", table, NTABLE, e);
+	return golden_load_text(table, NTABLE, text, e);
 }
 
 /* TEXT must fail with exactly WANT. */
 static void expect_fail(const char *text, const char *want)
 {
-	struct cf_errors e;
-
-	assert_null(load_text(text, &e));
-	golden_expect_lines(&e, want);
-	cf_errors_free(&e);
+	golden_expect_fail(table, NTABLE, text, want);
 }
 
 struct loaded {
@@ -127,21 +111,6 @@ static void done(struct loaded *l)
 	gw_config_free(l->cfg);
 }
 
-static struct in_addr ip(const char *s)
-{
-	struct in_addr a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
-
-static void assert_ip(struct in_addr a, const char *s)
-{
-	char buf[INET_ADDRSTRLEN];
-
-	assert_string_equal(inet_ntop(AF_INET, &a, buf, sizeof(buf)), s);
-}
-
 static void assert_name(const struct dns_name *n, const char *text)
 {
 	char buf[DNS_NAME_TEXT_MAX];
@@ -152,7 +121,7 @@ static void assert_name(const struct dns_name *n, const char *text)
 
 static void assert_server(const struct dns_server *s, const char *addr, uint16_t port)
 {
-	assert_ip(s->addr, addr);
+	golden_assert_ip(s->addr, addr);
 	assert_int_equal(s->port, port);
 }
 
@@ -203,8 +172,8 @@ static void test_defaults(void **state)
 	assert_int_equal(dc->max_ttl, 86400);
 	assert_int_equal(dc->negative_ttl, 3600);
 	/* no explicit ACL: nothing is allowed by the config (the module decides live) */
-	assert_false(dns_config_allowed(dc, ip("127.0.0.1")));
-	assert_false(dns_config_allowed(dc, ip("0.0.0.0")));
+	assert_false(dns_config_allowed(dc, golden_ip("127.0.0.1")));
+	assert_false(dns_config_allowed(dc, golden_ip("0.0.0.0")));
 	done(&l);
 }
 
@@ -262,9 +231,9 @@ static void test_listen(void **state)
 	assert_int_equal(dc->listen[0].pos.col, 9);
 	assert_null(dc->listen[1].iface);
 	assert_null(dc->listen[1].device);
-	assert_ip(dc->listen[1].addr, "127.0.0.1");
-	assert_ip(dc->listen[2].addr, "0.0.0.0");
-	assert_ip(dc->listen[3].addr, "10.1.2.3");
+	golden_assert_ip(dc->listen[1].addr, "127.0.0.1");
+	golden_assert_ip(dc->listen[2].addr, "0.0.0.0");
+	golden_assert_ip(dc->listen[3].addr, "10.1.2.3");
 	assert_int_equal(dc->listen[3].pos.line, 6);
 	assert_int_equal(dc->listen[3].pos.col, 27);
 	assert_false(gw_config_iface(l.cfg, "lan")->used);
@@ -297,11 +266,11 @@ static void test_values(void **state)
 
 	assert_int_equal(dc->port, 5353);
 	assert_int_equal(dc->nallow, 3);
-	assert_ip(dc->allow[0].net, "192.168.0.0");
+	golden_assert_ip(dc->allow[0].net, "192.168.0.0");
 	assert_int_equal(dc->allow[0].len, 16);
-	assert_ip(dc->allow[1].net, "10.0.0.0");
+	golden_assert_ip(dc->allow[1].net, "10.0.0.0");
 	assert_int_equal(dc->allow[1].len, 8);
-	assert_ip(dc->allow[2].net, "127.0.0.1");
+	golden_assert_ip(dc->allow[2].net, "127.0.0.1");
 	assert_int_equal(dc->allow[2].len, 32);
 	assert_string_equal(dc->root_hints, "/usr/share/dns/root.hints");
 	assert_int_equal(dc->nforward, 3);
@@ -369,33 +338,33 @@ static void test_allowed(void **state)
 	assert_int_equal(dc->nallow, 6);
 	/* merged: 10.0.0.0 to 11.255.255.255, 192.168.1.7 to .9, 100.64.0.0/10 */
 	assert_int_equal(dc->nallow_ranges, 3);
-	assert_true(dns_config_allowed(dc, ip("10.0.0.0")));
-	assert_true(dns_config_allowed(dc, ip("10.1.2.3")));
-	assert_true(dns_config_allowed(dc, ip("11.255.255.255")));
-	assert_false(dns_config_allowed(dc, ip("12.0.0.0")));
-	assert_false(dns_config_allowed(dc, ip("9.255.255.255")));
-	assert_false(dns_config_allowed(dc, ip("192.168.1.6")));
-	assert_true(dns_config_allowed(dc, ip("192.168.1.7")));
-	assert_true(dns_config_allowed(dc, ip("192.168.1.8")));
-	assert_true(dns_config_allowed(dc, ip("192.168.1.9")));
-	assert_false(dns_config_allowed(dc, ip("192.168.1.10")));
-	assert_true(dns_config_allowed(dc, ip("100.64.0.0")));
-	assert_true(dns_config_allowed(dc, ip("100.127.255.255")));
-	assert_false(dns_config_allowed(dc, ip("100.128.0.0")));
-	assert_false(dns_config_allowed(dc, ip("0.0.0.0")));
-	assert_false(dns_config_allowed(dc, ip("255.255.255.255")));
+	assert_true(dns_config_allowed(dc, golden_ip("10.0.0.0")));
+	assert_true(dns_config_allowed(dc, golden_ip("10.1.2.3")));
+	assert_true(dns_config_allowed(dc, golden_ip("11.255.255.255")));
+	assert_false(dns_config_allowed(dc, golden_ip("12.0.0.0")));
+	assert_false(dns_config_allowed(dc, golden_ip("9.255.255.255")));
+	assert_false(dns_config_allowed(dc, golden_ip("192.168.1.6")));
+	assert_true(dns_config_allowed(dc, golden_ip("192.168.1.7")));
+	assert_true(dns_config_allowed(dc, golden_ip("192.168.1.8")));
+	assert_true(dns_config_allowed(dc, golden_ip("192.168.1.9")));
+	assert_false(dns_config_allowed(dc, golden_ip("192.168.1.10")));
+	assert_true(dns_config_allowed(dc, golden_ip("100.64.0.0")));
+	assert_true(dns_config_allowed(dc, golden_ip("100.127.255.255")));
+	assert_false(dns_config_allowed(dc, golden_ip("100.128.0.0")));
+	assert_false(dns_config_allowed(dc, golden_ip("0.0.0.0")));
+	assert_false(dns_config_allowed(dc, golden_ip("255.255.255.255")));
 	done(&l);
 
 	l = load_ok("dns { allow 0.0.0.0/0 }\n");
-	assert_true(dns_config_allowed(l.dc, ip("0.0.0.0")));
-	assert_true(dns_config_allowed(l.dc, ip("255.255.255.255")));
-	assert_true(dns_config_allowed(l.dc, ip("203.0.113.9")));
+	assert_true(dns_config_allowed(l.dc, golden_ip("0.0.0.0")));
+	assert_true(dns_config_allowed(l.dc, golden_ip("255.255.255.255")));
+	assert_true(dns_config_allowed(l.dc, golden_ip("203.0.113.9")));
 	done(&l);
 	l = load_ok("dns { allow 255.255.255.255 }\n");
-	assert_true(dns_config_allowed(l.dc, ip("255.255.255.255")));
-	assert_false(dns_config_allowed(l.dc, ip("255.255.255.254")));
+	assert_true(dns_config_allowed(l.dc, golden_ip("255.255.255.255")));
+	assert_false(dns_config_allowed(l.dc, golden_ip("255.255.255.254")));
 	done(&l);
-	assert_false(dns_config_allowed(NULL, ip("10.0.0.1")));
+	assert_false(dns_config_allowed(NULL, golden_ip("10.0.0.1")));
 }
 
 /* ---- forward-zone ---- */
@@ -463,18 +432,18 @@ static void test_hosts(void **state)
 	assert_string_equal(dc->hosts[0].text, "nas.lan.example");
 	assert_name(&dc->hosts[0].name, "nas.lan.example.");
 	assert_int_equal(dc->hosts[0].name.labels, 3);
-	assert_ip(dc->hosts[0].addr, "192.168.1.5");
+	golden_assert_ip(dc->hosts[0].addr, "192.168.1.5");
 	assert_int_equal(dc->hosts[0].pos.line, 2);
 	/* the same name, another address: fine */
 	assert_string_equal(dc->hosts[1].text, "nas.lan.example");
-	assert_ip(dc->hosts[1].addr, "192.168.1.6");
+	golden_assert_ip(dc->hosts[1].addr, "192.168.1.6");
 	/* a dot: as written, lower-cased, without the final dot */
 	assert_string_equal(dc->hosts[2].text, "printer.lan.example");
 	assert_name(&dc->hosts[2].name, "printer.lan.example.");
 	assert_string_equal(dc->hosts[3].text, "single");
 	assert_name(&dc->hosts[3].name, "single.");
 	assert_string_equal(dc->hosts[4].text, "blocked.ads.example");
-	assert_ip(dc->hosts[4].addr, "0.0.0.0");
+	golden_assert_ip(dc->hosts[4].addr, "0.0.0.0");
 	assert_string_equal(dc->hosts[5].text, "_srv-x.lan.example");
 	done(&l);
 }
@@ -561,8 +530,8 @@ static void test_caps(void **state)
 	sprintf(text + len, "}\n");
 	l = load_ok(text);
 	assert_int_equal(l.dc->nallow, DNS_MAX_ALLOW);
-	assert_true(dns_config_allowed(l.dc, ip("10.5.23.77")));
-	assert_false(dns_config_allowed(l.dc, ip("10.5.24.77")));
+	assert_true(dns_config_allowed(l.dc, golden_ip("10.5.23.77")));
+	assert_false(dns_config_allowed(l.dc, golden_ip("10.5.24.77")));
 	done(&l);
 	sprintf(text + len, "allow 10.9.0.1 10.9.0.2\nallow 10.9.0.3\n}\n");
 	assert_null(load_text(text, &e));
@@ -663,8 +632,8 @@ static void test_example_config(void **state)
 	assert_string_equal(dc->listen[0].iface, "lan");
 	assert_string_equal(dc->listen[0].device, "br-lan");
 	assert_int_equal(dc->port, 53);
-	assert_true(dns_config_allowed(dc, ip("192.168.1.50")));
-	assert_false(dns_config_allowed(dc, ip("203.0.113.1")));
+	assert_true(dns_config_allowed(dc, golden_ip("192.168.1.50")));
+	assert_false(dns_config_allowed(dc, golden_ip("203.0.113.1")));
 	assert_int_equal(dc->cache_size, 32u << 20);
 	assert_string_equal(dc->local_domain_text, "home.arpa");
 	assert_int_equal(dc->edns_buffer_size, 1232);

@@ -36,19 +36,12 @@ static const char *const s_dns[] = {"dns", NULL};
 static const char *const s_nat[] = {"nat", NULL};
 static const char *const s_igmp[] = {"igmp-proxy", NULL};
 
-/* The other modules' sections: any content goes, nothing is kept. */
-static int accept_all(struct gw_config *cfg, void **mod_cfg, struct cf_errors *err)
-{
-	*mod_cfg = NULL;
-	return 0;
-}
-
 static const struct gw_module igmp_mod = {
 	.name = "igmp", .sections = s_igmp, .configure = igmp_configure, .free_config = igmp_config_free};
 static const struct gw_module fakes[] = {
-	{.name = "dhcp", .sections = s_dhcp, .configure = accept_all},
-	{.name = "dns", .sections = s_dns, .configure = accept_all},
-	{.name = "nat", .sections = s_nat, .configure = accept_all},
+	{.name = "dhcp", .sections = s_dhcp, .configure = golden_accept_all},
+	{.name = "dns", .sections = s_dns, .configure = golden_accept_all},
+	{.name = "nat", .sections = s_nat, .configure = golden_accept_all},
 };
 /* main.c's order */
 static const struct gw_module *const table[] = {&fakes[0], &fakes[1], &fakes[2], &igmp_mod};
@@ -80,22 +73,13 @@ static void test_golden_no_orphans(void **state)
 
 static struct gw_config *load_text(const char *text, struct cf_errors *e)
 {
-	struct cf_tree *t;
-
-	cf_errors_init(e);
-	t = cf_parse_string("t.conf", text, strlen(text), e);
-	assert_non_null(t);
-	return gw_config_from_tree(t, "t.conf", table, NTABLE, e);
+	return golden_load_text(table, NTABLE, text, e);
 }
 
 /* TEXT must fail with exactly WANT. */
 static void expect_fail(const char *text, const char *want)
 {
-	struct cf_errors e;
-
-	assert_null(load_text(text, &e));
-	golden_expect_lines(&e, want);
-	cf_errors_free(&e);
+	golden_expect_fail(table, NTABLE, text, want);
 }
 
 struct loaded {
@@ -127,24 +111,9 @@ static void done(struct loaded *l)
 	gw_config_free(l->cfg);
 }
 
-static struct in_addr ip(const char *s)
-{
-	struct in_addr a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
-
-static void assert_ip(struct in_addr a, const char *s)
-{
-	char buf[INET_ADDRSTRLEN];
-
-	assert_string_equal(inet_ntop(AF_INET, &a, buf, sizeof(buf)), s);
-}
-
 static bool allowed(const struct igmp_config *ic, const char *group)
 {
-	return igmp_config_allowed(ic, ip(group));
+	return igmp_config_allowed(ic, golden_ip(group));
 }
 
 static void assert_link(const struct igmp_iface *k, const char *iface, const char *device, int line, int col)
@@ -168,7 +137,7 @@ static void test_absent(void **state)
 
 	/* no section: the module does not run */
 	assert_null(l.ic);
-	assert_false(igmp_config_allowed(l.ic, ip("239.1.2.3")));
+	assert_false(igmp_config_allowed(l.ic, golden_ip("239.1.2.3")));
 	done(&l);
 }
 
@@ -217,7 +186,7 @@ static void test_default_allowed(void **state)
 	assert_false(allowed(ic, "240.0.0.0"));
 	assert_false(allowed(ic, "255.255.255.255"));
 	assert_false(allowed(ic, "10.0.0.1"));
-	assert_false(igmp_config_allowed(NULL, ip("239.1.2.3")));
+	assert_false(igmp_config_allowed(NULL, golden_ip("239.1.2.3")));
 	done(&l);
 }
 
@@ -248,13 +217,13 @@ static void test_values(void **state)
 	assert_int_equal(ic->version, 2);
 	assert_true(ic->quickleave);
 	assert_int_equal(ic->nallow, 3);
-	assert_ip(ic->allow[0].net, "239.0.0.0");
+	golden_assert_ip(ic->allow[0].net, "239.0.0.0");
 	assert_int_equal(ic->allow[0].len, 8);
 	assert_int_equal(ic->allow[0].pos.line, 10);
 	assert_int_equal(ic->allow[0].pos.col, 8);
-	assert_ip(ic->allow[1].net, "232.0.0.0");
+	golden_assert_ip(ic->allow[1].net, "232.0.0.0");
 	assert_int_equal(ic->allow[1].len, 8);
-	assert_ip(ic->allow[2].net, "224.0.1.1");
+	golden_assert_ip(ic->allow[2].net, "224.0.1.1");
 	assert_int_equal(ic->allow[2].len, 32);
 	/* sorted */
 	assert_int_equal(ic->nallow_ranges, 3);

@@ -42,19 +42,12 @@ static const char *const s_dns[] = {"dns", NULL};
 static const char *const s_nat[] = {"nat", NULL};
 static const char *const s_igmp[] = {"igmp-proxy", NULL};
 
-/* The other modules' sections: any content goes, nothing is kept. */
-static int accept_all(struct gw_config *cfg, void **mod_cfg, struct cf_errors *err)
-{
-	*mod_cfg = NULL;
-	return 0;
-}
-
 static const struct gw_module nat_mod = {
 	.name = "nat", .sections = s_nat, .configure = nat_configure, .free_config = nat_config_free};
 static const struct gw_module fakes[] = {
-	{.name = "dhcp", .sections = s_dhcp, .configure = accept_all},
-	{.name = "dns", .sections = s_dns, .configure = accept_all},
-	{.name = "igmp", .sections = s_igmp, .configure = accept_all},
+	{.name = "dhcp", .sections = s_dhcp, .configure = golden_accept_all},
+	{.name = "dns", .sections = s_dns, .configure = golden_accept_all},
+	{.name = "igmp", .sections = s_igmp, .configure = golden_accept_all},
 };
 /* main.c's order */
 static const struct gw_module *const table[] = {&fakes[0], &fakes[1], &nat_mod, &fakes[2]};
@@ -86,22 +79,13 @@ static void test_golden_no_orphans(void **state)
 
 static struct gw_config *load_text(const char *text, struct cf_errors *e)
 {
-	struct cf_tree *t;
-
-	cf_errors_init(e);
-	t = cf_parse_string("t.conf", text, strlen(text), e);
-	assert_non_null(t);
-	return gw_config_from_tree(t, "t.conf", table, NTABLE, e);
+	return golden_load_text(table, NTABLE, text, e);
 }
 
 /* TEXT must fail with exactly WANT. */
 static void expect_fail(const char *text, const char *want)
 {
-	struct cf_errors e;
-
-	assert_null(load_text(text, &e));
-	golden_expect_lines(&e, want);
-	cf_errors_free(&e);
+	golden_expect_fail(table, NTABLE, text, want);
 }
 
 struct loaded {
@@ -133,28 +117,13 @@ static void done(struct loaded *l)
 	gw_config_free(l->cfg);
 }
 
-static struct in_addr ip(const char *s)
-{
-	struct in_addr a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
-
-static void assert_ip(struct in_addr a, const char *s)
-{
-	char buf[INET_ADDRSTRLEN];
-
-	assert_string_equal(inet_ntop(AF_INET, &a, buf, sizeof(buf)), s);
-}
-
 static void assert_forward(const struct nat_forward *f, enum nat_proto proto, uint16_t first, uint16_t last,
 			   const char *to, uint16_t to_port)
 {
 	assert_int_equal(f->proto, proto);
 	assert_int_equal(f->first, first);
 	assert_int_equal(f->last, last);
-	assert_ip(f->to, to);
+	golden_assert_ip(f->to, to);
 	assert_int_equal(f->to_port, to_port);
 }
 
@@ -410,21 +379,21 @@ static void test_forward_lookup(void **state)
 	const struct nat_config *nc = l.nc;
 
 	assert_null(nat_config_forward(nc, NAT_TCP, 0));
-	assert_ip(nat_config_forward(nc, NAT_TCP, 1)->to, "10.0.0.4");
+	golden_assert_ip(nat_config_forward(nc, NAT_TCP, 1)->to, "10.0.0.4");
 	assert_null(nat_config_forward(nc, NAT_TCP, 2));
 	assert_null(nat_config_forward(nc, NAT_TCP, 4999));
-	assert_ip(nat_config_forward(nc, NAT_TCP, 5000)->to, "10.0.0.1");
-	assert_ip(nat_config_forward(nc, NAT_TCP, 5005)->to, "10.0.0.1");
-	assert_ip(nat_config_forward(nc, NAT_TCP, 5010)->to, "10.0.0.1");
+	golden_assert_ip(nat_config_forward(nc, NAT_TCP, 5000)->to, "10.0.0.1");
+	golden_assert_ip(nat_config_forward(nc, NAT_TCP, 5005)->to, "10.0.0.1");
+	golden_assert_ip(nat_config_forward(nc, NAT_TCP, 5010)->to, "10.0.0.1");
 	assert_null(nat_config_forward(nc, NAT_TCP, 5011));
 	assert_int_equal(nat_config_forward(nc, NAT_TCP, 8080)->to_port, 80);
 	assert_null(nat_config_forward(nc, NAT_TCP, 8081));
-	assert_ip(nat_config_forward(nc, NAT_TCP, 65535)->to, "10.0.0.5");
+	golden_assert_ip(nat_config_forward(nc, NAT_TCP, 65535)->to, "10.0.0.5");
 	assert_null(nat_config_forward(nc, NAT_UDP, 1));
 	assert_null(nat_config_forward(nc, NAT_UDP, 4999));
-	assert_ip(nat_config_forward(nc, NAT_UDP, 5000)->to, "10.0.0.3");
+	golden_assert_ip(nat_config_forward(nc, NAT_UDP, 5000)->to, "10.0.0.3");
 	assert_null(nat_config_forward(nc, NAT_UDP, 5001));
-	assert_ip(nat_config_forward(nc, NAT_UDP, 65535)->to, "10.0.0.6");
+	golden_assert_ip(nat_config_forward(nc, NAT_UDP, 65535)->to, "10.0.0.6");
 	assert_null(nat_config_forward(NULL, NAT_TCP, 5000));
 	done(&l);
 }
@@ -582,7 +551,7 @@ static void add_addr(struct gw_iface_table *t, int index, const char *addr, uint
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(nlbuf);
 	struct ifaddrmsg *ifa;
-	struct in_addr a = ip(addr);
+	struct in_addr a = golden_ip(addr);
 
 	nlh->nlmsg_type = RTM_NEWADDR;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
