@@ -484,25 +484,23 @@ static void on_written(uv_write_t *w, int status)
 	}
 }
 
-/* Queue OBJ as one line. Never waits: a peer that lets more than
- * GW_CONTROL_MAX_OUTPUT of earlier answers pile up is dropped instead (one
- * big answer, `nat table` over 50,000 flows, is fine on its own). */
-static void client_send(struct gw_client *cl, const json_t *obj)
+/* Queue TEXT (taken: freed once written) as one line. Never waits: a peer
+ * that lets more than GW_CONTROL_MAX_OUTPUT of earlier answers pile up is
+ * dropped instead (one big answer, `nat table` over 50,000 flows, is fine
+ * on its own). */
+static void client_send_text(struct gw_client *cl, char *text)
 {
 	uv_stream_t *s = (uv_stream_t *)&cl->pipe;
 	struct answer_write *aw;
 	size_t queued;
-	char *text;
 
-	if (cl->closing)
-		return;
-	text = json_is_object(obj) ? json_dumps(obj, JSON_COMPACT) : NULL;
-	if (!text)
-		text = strdup(answer_fallback);
-	aw = malloc(sizeof(*aw));
-	if (!text || !aw) {
+	if (cl->closing) {
 		free(text);
-		free(aw);
+		return;
+	}
+	aw = text ? malloc(sizeof(*aw)) : NULL;
+	if (!aw) {
+		free(text);
 		client_close(cl); /* an answer lost would desynchronise the stream */
 		return;
 	}
@@ -523,19 +521,47 @@ static void client_send(struct gw_client *cl, const json_t *obj)
 	}
 }
 
-void gw_request_reply(struct gw_request *req, json_t *obj)
+/* OBJ as one line (a fallback error when it cannot be encoded). */
+static void client_send(struct gw_client *cl, const json_t *obj)
+{
+	char *text;
+
+	if (cl->closing)
+		return;
+	text = json_is_object(obj) ? json_dumps(obj, JSON_COMPACT) : NULL;
+	if (!text)
+		text = strdup(answer_fallback);
+	client_send_text(cl, text);
+}
+
+static void request_answered(struct gw_request *req)
 {
 	struct gw_client *cl = req->client;
 
 	if (cl) {
 		cl->req = NULL;
-		client_send(cl, obj);
 		/* a deferred answer: the lines behind it may go now */
 		if (!cl->in_process)
 			client_process(cl);
 	}
-	json_decref(obj);
 	free(req);
+}
+
+void gw_request_reply_text(struct gw_request *req, char *text)
+{
+	if (req->client)
+		client_send_text(req->client, text);
+	else
+		free(text);
+	request_answered(req);
+}
+
+void gw_request_reply(struct gw_request *req, json_t *obj)
+{
+	if (req->client)
+		client_send(req->client, obj);
+	json_decref(obj);
+	request_answered(req);
 }
 
 void gw_request_ok(struct gw_request *req, json_t *obj)

@@ -62,6 +62,9 @@ void gw_request_fail(struct gw_request *req, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Send OBJ as it is (caller sets "ok"); stolen. */
 void gw_request_reply(struct gw_request *req, json_t *obj);
+/* An answer already encoded: TEXT is one JSON object (no newline), taken
+ * (freed). For answers too big to build as a json_t in one loop turn. */
+void gw_request_reply_text(struct gw_request *req, char *text);
 struct gw *gw_request_gw(const struct gw_request *req);
 
 /* ---- the pure part, for tests and the fuzzer ---- */

@@ -586,15 +586,44 @@ static void cmd_nat(struct gw_request *req, int argc, char **argv, void *data)
 	gw_request_ok(req, o);
 }
 
-/* `nat table`: a conntrack dump from the loop, answered when it ends. */
+/* `nat table`: a conntrack dump from the loop, answered when it ends. The
+ * answer is written as text flow by flow while the dump runs (in its
+ * chunks): 50,000 json_t objects built and encoded in one loop turn stalled
+ * DNS and DHCP answers for ~140 ms. Every string in it is an address, a
+ * number or a fixed word: nothing needs escaping. */
 struct table_job {
 	struct nat_state *st;
 	struct gw_request *req;
 	struct nat_ct_dump *dump;
-	json_t *flows;
+	char *buf;
+	size_t len, cap;
 	size_t total;
+	bool oom;
 	struct table_job *next;
 };
+
+static void job_append(struct table_job *j, const char *text, size_t n)
+{
+	if (j->oom)
+		return;
+	if (j->len + n + 1 > j->cap) {
+		size_t nc = j->cap ? j->cap * 2 : 65536;
+		char *b;
+
+		while (nc < j->len + n + 1)
+			nc *= 2;
+		b = realloc(j->buf, nc);
+		if (!b) {
+			j->oom = true;
+			return;
+		}
+		j->buf = b;
+		j->cap = nc;
+	}
+	memcpy(j->buf + j->len, text, n);
+	j->len += n;
+	j->buf[j->len] = 0;
+}
 
 static bool in_wan(const struct nat_state *st, struct in_addr a)
 {
@@ -621,28 +650,41 @@ static const char *origin(const struct nat_state *st, const struct nat_flow *f)
 	return "dnat";
 }
 
+static const char *addr_port(struct in_addr a, uint16_t port, char out[INET_ADDRSTRLEN + 8])
+{
+	char a4[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a, a4, sizeof(a4));
+	if (port)
+		snprintf(out, INET_ADDRSTRLEN + 8, "%s:%u", a4, port);
+	else
+		snprintf(out, INET_ADDRSTRLEN + 8, "%s", a4);
+	return out;
+}
+
 static void table_each(void *data, const struct nat_flow *f)
 {
 	struct table_job *j = data;
 	struct in_addr in, out, peer;
 	uint16_t inp, outp, peerp;
-	json_t *o;
+	char line[384], a[INET_ADDRSTRLEN + 8], b[INET_ADDRSTRLEN + 8], c[INET_ADDRSTRLEN + 8];
+	int n;
 
 	if (!nat_flow_view(f, &in, &inp, &out, &outp, &peer, &peerp))
 		return;
 	/* only what homegwd translates: through an external address */
 	if (j->st->nwan && !in_wan(j->st, out))
 		return;
-	j->total++;
-	o = json_object();
-	json_object_set_new(o, "proto", json_string(proto_name(f->proto)));
-	json_object_set_new(o, "inside", jaddr(in, inp));
-	json_object_set_new(o, "outside", jaddr(out, outp));
-	json_object_set_new(o, "peer", jaddr(peer, peerp));
-	json_object_set_new(o, "state", json_string(f->proto == NAT_TCP ? nat_ct_tcp_state(f->tcp_state) : ""));
-	json_object_set_new(o, "expires_in", json_integer(f->timeout));
-	json_object_set_new(o, "origin", json_string(origin(j->st, f)));
-	json_array_append_new(j->flows, o);
+	n = snprintf(line, sizeof(line),
+		     "%s{\"proto\":\"%s\",\"inside\":\"%s\",\"outside\":\"%s\",\"peer\":\"%s\",\"state\":\"%s\","
+		     "\"expires_in\":%u,\"origin\":\"%s\"}",
+		     j->total ? "," : "", proto_name(f->proto), addr_port(in, inp, a), addr_port(out, outp, b),
+		     addr_port(peer, peerp, c), f->proto == NAT_TCP ? nat_ct_tcp_state(f->tcp_state) : "",
+		     f->timeout, origin(j->st, f));
+	if (n > 0 && (size_t)n < sizeof(line)) {
+		job_append(j, line, (size_t)n);
+		j->total++;
+	}
 }
 
 static void job_unlink(struct table_job *j)
@@ -658,17 +700,16 @@ static void job_unlink(struct table_job *j)
 static void table_done(void *data, int rc)
 {
 	struct table_job *j = data;
+	char tail[64];
 
 	job_unlink(j);
-	if (rc < 0) {
-		gw_request_fail(j->req, "conntrack dump failed: %s", strerror(-rc));
-		json_decref(j->flows);
+	snprintf(tail, sizeof(tail), "],\"count\":%zu}", j->total);
+	job_append(j, tail, strlen(tail));
+	if (rc < 0 || j->oom) {
+		gw_request_fail(j->req, "conntrack dump failed: %s", strerror(rc < 0 ? -rc : ENOMEM));
+		free(j->buf);
 	} else {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "flows", j->flows);
-		json_object_set_new(o, "count", json_integer((json_int_t)j->total));
-		gw_request_ok(j->req, o);
+		gw_request_reply_text(j->req, j->buf);
 	}
 	free(j);
 }
@@ -677,6 +718,7 @@ static void cmd_table(struct gw_request *req, int argc, char **argv, void *data)
 {
 	struct nat_state *st = data;
 	struct table_job *j = calloc(1, sizeof(*j));
+	static const char head[] = "{\"ok\":true,\"flows\":[";
 	int rc;
 
 	(void)argc;
@@ -687,10 +729,10 @@ static void cmd_table(struct gw_request *req, int argc, char **argv, void *data)
 	}
 	j->st = st;
 	j->req = req;
-	j->flows = json_array();
+	job_append(j, head, sizeof(head) - 1);
 	rc = nat_ct_dump_start(st->gw->loop, table_each, table_done, j, &j->dump);
 	if (rc < 0) {
-		json_decref(j->flows);
+		free(j->buf);
 		free(j);
 		gw_request_fail(req, "cannot read conntrack: %s", strerror(-rc));
 		return;
@@ -922,7 +964,7 @@ static void nat_stop(struct gw *gw, void *state)
 
 		st->jobs = j->next;
 		nat_ct_dump_cancel(j->dump);
-		json_decref(j->flows);
+		free(j->buf);
 		gw_request_fail(j->req, "nat is stopping");
 		free(j);
 	}
