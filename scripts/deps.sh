@@ -31,6 +31,7 @@ packages=(
 	isc-dhcp-relay dnsmasq-base # t-dhcp-relay (dhcrelay); dnsmasq: the DHCP tests' stand-in server mode
 	unbound dnsperf # tests/bench/dns.sh: the peer (unbound 1.17) and the load generator
 	natpmpc # t-nat-pcp: a real NAT-PMP client (libnatpmp's)
+	igmpproxy # tests/bench/igmp.sh: the peer
 	conntrack # nat tests: check the conntrack table the daemon reads and prunes (never used by homegwd)
 )
 
