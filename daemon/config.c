@@ -1420,3 +1420,43 @@ bool cf_under_cap(struct cf_errors *err, const struct cf_pos *pos, const char *s
 	*full = true;
 	return false;
 }
+
+static int cmp_range(const void *pa, const void *pb)
+{
+	const struct cf_range *a = pa, *b = pb;
+
+	return (a->first > b->first) - (a->first < b->first);
+}
+
+size_t cf_ranges_merge(struct cf_range *v, size_t n)
+{
+	size_t m = 0;
+
+	qsort(v, n, sizeof(*v), cmp_range);
+	for (size_t i = 0; i < n; i++) {
+		/* first - 1 cannot wrap here: a range starting at 0 comes first */
+		if (m && v[i].first - 1 <= v[m - 1].last) {
+			if (v[i].last > v[m - 1].last)
+				v[m - 1].last = v[i].last;
+		} else {
+			v[m++] = v[i];
+		}
+	}
+	return m;
+}
+
+bool cf_ranges_contain(const struct cf_range *v, size_t n, uint32_t x)
+{
+	size_t lo = 0, hi = n;
+
+	/* the last range starting at or before X */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].first <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && x <= v[lo - 1].last;
+}

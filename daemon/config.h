@@ -159,6 +159,16 @@ char *cf_canonical_text(const struct cf_node *first, const char *const *keywords
 
 /* ---- helpers for the modules' configure() ---- */
 
+/* An inclusive range of IPv4 addresses, host byte order (ACLs, group policies). */
+struct cf_range {
+	uint32_t first, last;
+};
+/* Sort V by start and merge overlapping and adjacent ranges, in place;
+ * returns the new count. */
+size_t cf_ranges_merge(struct cf_range *v, size_t n);
+/* Whether X (host byte order) lies in V (as cf_ranges_merge left it). */
+bool cf_ranges_contain(const struct cf_range *v, size_t n, uint32_t x);
+
 /* calloc / strdup that set *OOM on failure (a validator goes on and reports
  * "out of memory" once, at the end). */
 void *cf_zalloc(bool *oom, size_t n, size_t size);

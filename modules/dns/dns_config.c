@@ -298,13 +298,6 @@ static int cmp_allow(const void *pa, const void *pb, void *arg)
 	return (ia > ib) - (ia < ib);
 }
 
-static int cmp_range(const void *pa, const void *pb)
-{
-	const struct dns_allow_range *a = pa, *b = pb;
-
-	return (a->first > b->first) - (a->first < b->first);
-}
-
 /* Duplicates reported at the later one, in file order; then the ranges
  * dns_config_allowed() searches: sorted by start, overlaps merged. */
 static void finish_allow(struct ctx *c)
@@ -338,20 +331,7 @@ static void finish_allow(struct ctx *c)
 		dc->allow_ranges[i].first = h32(dc->allow[i].net);
 		dc->allow_ranges[i].last = h32(dc->allow[i].net) | ~mask_of(dc->allow[i].len);
 	}
-	qsort(dc->allow_ranges, dc->nallow, sizeof(*dc->allow_ranges), cmp_range);
-	for (size_t i = 0; i < dc->nallow; i++) {
-		struct dns_allow_range *last =
-			dc->nallow_ranges ? &dc->allow_ranges[dc->nallow_ranges - 1] : NULL;
-
-		/* adjacent ranges merge too (first - 1 cannot wrap: a range starting
-		 * at 0 comes first) */
-		if (last && dc->allow_ranges[i].first - 1 <= last->last) {
-			if (dc->allow_ranges[i].last > last->last)
-				last->last = dc->allow_ranges[i].last;
-		} else {
-			dc->allow_ranges[dc->nallow_ranges++] = dc->allow_ranges[i];
-		}
-	}
+	dc->nallow_ranges = cf_ranges_merge(dc->allow_ranges, dc->nallow);
 out:
 	free(idx);
 	free(first);
@@ -359,19 +339,7 @@ out:
 
 bool dns_config_allowed(const struct dns_config *dc, struct in_addr addr)
 {
-	size_t lo = 0, hi = dc ? dc->nallow_ranges : 0;
-	uint32_t x = h32(addr);
-
-	/* the last range starting at or before X; they do not overlap */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (dc->allow_ranges[mid].first <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo > 0 && x <= dc->allow_ranges[lo - 1].last;
+	return dc && cf_ranges_contain(dc->allow_ranges, dc->nallow_ranges, h32(addr));
 }
 
 /* ---------------------------------------------------------------- paths */

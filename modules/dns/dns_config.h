@@ -52,12 +52,6 @@ struct dns_prefix {
 	uint8_t len;
 };
 
-/* The allow prefixes as sorted, merged ranges (host byte order): what
- * dns_config_allowed() searches. */
-struct dns_allow_range {
-	uint32_t first, last;
-};
-
 /* A server for forward / forward-zone: ADDR or ADDR:PORT (port 53 by default;
  * another port is for tests and local stub setups). */
 struct dns_server {
@@ -87,7 +81,7 @@ struct dns_config {
 
 	struct dns_prefix *allow; /* empty: the default (listen subnets + loopback, decided live) */
 	size_t nallow;
-	struct dns_allow_range *allow_ranges; /* the same, merged and sorted */
+	struct cf_range *allow_ranges; /* the same, merged and sorted */
 	size_t nallow_ranges;
 
 	char *root_hints; /* absolute path, or NULL: the built-in IANA list */

@@ -251,13 +251,6 @@ static int cmp_allow(const void *pa, const void *pb, void *arg)
 	return (ia > ib) - (ia < ib);
 }
 
-static int cmp_range(const void *pa, const void *pb)
-{
-	const struct igmp_range *a = pa, *b = pb;
-
-	return (a->first > b->first) - (a->first < b->first);
-}
-
 /* The same prefix twice, reported at the later one in file order. */
 static void allow_duplicates(struct ctx *c)
 {
@@ -297,51 +290,29 @@ out:
 static void allow_ranges(struct ctx *c)
 {
 	struct igmp_config *ic = c->ic;
-	struct igmp_range *r = zalloc(c, ic->nallow ? ic->nallow : 1, sizeof(*r));
-	size_t n = 0;
+	struct cf_range *r = zalloc(c, ic->nallow ? ic->nallow : 1, sizeof(*r));
 
 	if (!r)
 		return;
 	ic->allow_ranges = r;
 	if (!ic->nallow) {
-		r[0] = (struct igmp_range){IGMP_MCAST_FIRST, IGMP_MCAST_LAST};
+		r[0] = (struct cf_range){IGMP_MCAST_FIRST, IGMP_MCAST_LAST};
 		ic->nallow_ranges = 1;
 		return;
 	}
 	for (size_t i = 0; i < ic->nallow; i++)
-		r[i] = (struct igmp_range){h32(ic->allow[i].net),
+		r[i] = (struct cf_range){h32(ic->allow[i].net),
 					   h32(ic->allow[i].net) | ~mask_of(ic->allow[i].len)};
-	qsort(r, ic->nallow, sizeof(*r), cmp_range);
-	for (size_t i = 0; i < ic->nallow; i++) {
-		/* first - 1 cannot wrap: every range is inside 224.0.0.0/4 */
-		if (n && r[i].first - 1 <= r[n - 1].last) {
-			if (r[i].last > r[n - 1].last)
-				r[n - 1].last = r[i].last;
-		} else {
-			r[n++] = r[i];
-		}
-	}
-	ic->nallow_ranges = n;
+	ic->nallow_ranges = cf_ranges_merge(r, ic->nallow);
 }
 
 bool igmp_config_allowed(const struct igmp_config *ic, struct in_addr group)
 {
 	uint32_t x = h32(group);
-	size_t lo = 0, hi;
 
 	if (!ic || x < IGMP_MCAST_FIRST || x > IGMP_MCAST_LAST || x <= IGMP_LOCAL_LAST)
 		return false;
-	/* the last range starting at or before X; they do not overlap */
-	hi = ic->nallow_ranges;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ic->allow_ranges[mid].first <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo > 0 && x <= ic->allow_ranges[lo - 1].last;
+	return cf_ranges_contain(ic->allow_ranges, ic->nallow_ranges, x);
 }
 
 /* ------------------------------------------------------------ the rest */

@@ -77,11 +77,6 @@ struct igmp_prefix {
 	struct cf_pos pos;
 };
 
-/* Groups igmp_config_allowed() takes, first..last (host byte order). */
-struct igmp_range {
-	uint32_t first, last;
-};
-
 struct igmp_config {
 	struct igmp_iface upstream;
 	struct igmp_iface *downstream; /* file order; names and devices unique, never the upstream's */
@@ -92,7 +87,7 @@ struct igmp_config {
 	size_t nallow;
 	/* allow as sorted, merged, disjoint ranges; without allow one range,
 	 * all of 224.0.0.0/4 (224.0.0.0/24 is excluded by the lookup) */
-	struct igmp_range *allow_ranges;
+	struct cf_range *allow_ranges;
 	size_t nallow_ranges;
 	uint32_t query_interval;       /* s */
 	uint32_t last_member_interval; /* s */
