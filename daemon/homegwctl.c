@@ -6,6 +6,7 @@
  * host names, DNS names), so every string printed to the terminal is
  * stripped of control characters first. */
 #include "core_config.h" /* GW_DEFAULT_CONTROL_SOCKET */
+#include "ctl_stats.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -596,7 +597,8 @@ static void usage(FILE *f)
 		"usage: homegwctl [-s SOCKET] [--json] COMMAND [ARGS...]\n"
 		"\n"
 		"Ask homegwd over its control socket. Commands: status, leases, lease release ADDRESS,\n"
-		"dhcp stats, dns stats, dns cache [NAME], dns flush [NAME], nat, nat table, igmp, reload.\n"
+		"dhcp stats, dns stats, dns cache [NAME], dns flush [NAME], nat, nat table, igmp, reload,\n"
+		"stats [--prometheus].\n"
 		"\n"
 		"  -s, --socket SOCKET  the control socket (default $HOMEGW_SOCKET, else %s)\n"
 		"  -j, --json           print the daemon's JSON answer as it is\n"
@@ -655,33 +657,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return optind;
 }
 
-/* Send LINE, get the parsed answer; NULL (after saying why) when there
- * is none. *RAW gets the answer's text. */
-static json_t *exchange(const char *path, const char *line, char **raw)
+/* Send LINE on FD (connected to PATH), get the parsed answer; NULL (after
+ * saying why) when there is none. *RAW gets the answer's text. */
+static json_t *ask(int fd, const char *path, const char *line, char **raw)
 {
 	char *out = xasprintf("%s\n", line), *in;
 	json_error_t jerr;
 	json_t *answer;
 	size_t len;
-	int fd;
 
-	fd = connect_to(path);
-	if (fd < 0) {
-		fprintf(stderr, "homegwctl: cannot connect to %s: %s\n", path, strerror(errno));
-		free(out);
-		return NULL;
-	}
 	if (send_all(fd, out, strlen(out)) < 0 || !(in = read_line(fd, &len))) {
 		if (errno)
 			fprintf(stderr, "homegwctl: no answer from %s: %s\n", path, strerror(errno));
 		else
 			fprintf(stderr, "homegwctl: %s closed the connection without answering\n", path);
 		free(out);
-		close(fd);
 		return NULL;
 	}
 	free(out);
-	close(fd);
 	answer = json_loadb(in, len, 0, &jerr);
 	if (!json_is_object(answer) || !json_is_boolean(json_object_get(answer, "ok"))) {
 		fprintf(stderr, "homegwctl: the answer from %s is not a JSON answer%s%s\n", path,
@@ -692,6 +685,87 @@ static json_t *exchange(const char *path, const char *line, char **raw)
 	}
 	*raw = in;
 	return answer;
+}
+
+static int connect_or_say(const char *path)
+{
+	int fd = connect_to(path);
+
+	if (fd < 0)
+		fprintf(stderr, "homegwctl: cannot connect to %s: %s\n", path, strerror(errno));
+	return fd;
+}
+
+/* One command on a connection of its own. */
+static json_t *exchange(const char *path, const char *line, char **raw)
+{
+	int fd = connect_or_say(path);
+	json_t *answer;
+
+	if (fd < 0)
+		return NULL;
+	answer = ask(fd, path, line, raw);
+	close(fd);
+	return answer;
+}
+
+/* ---- stats: composed here from the daemon's answers (ctl_stats.h) ---- */
+
+/* `stats [--prometheus]`: status, then the counters command of every module
+ * it says runs, on one connection; nothing is printed unless every answer
+ * came (a textfile collector must not read half a file). */
+static int cmd_stats(const struct options *o, int argc, char **argv)
+{
+	bool prometheus = false;
+	json_t *all, *a;
+	char *raw;
+	int fd, rc = EXIT_ANSWER_OK;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--prometheus") == 0 && !o->json) {
+			prometheus = true;
+		} else {
+			fprintf(stderr, "homegwctl: stats takes only --prometheus (and not with --json)\n");
+			return EXIT_UNREACHABLE;
+		}
+	}
+	if ((fd = connect_or_say(o->socket)) < 0)
+		return EXIT_UNREACHABLE;
+	all = json_pack("{s:b}", "ok", 1);
+	for (size_t s = 0; s < ctl_stats_nsources && rc == EXIT_ANSWER_OK; s++) {
+		const struct ctl_stats_source *src = &ctl_stats_sources[s];
+		const json_t *mods = json_object_get(json_object_get(all, "status"), "modules");
+
+		if (s > 0 && !json_is_true(json_object_get(json_object_get(mods, src->key), "running")))
+			continue;
+		if (!(a = ask(fd, o->socket, src->command, &raw))) {
+			rc = EXIT_UNREACHABLE;
+			break;
+		}
+		free(raw);
+		if (!json_is_true(json_object_get(a, "ok"))) {
+			print_failure(a);
+			json_decref(a);
+			rc = EXIT_ANSWER_FAIL;
+			break;
+		}
+		json_object_set_new(all, src->key, a);
+	}
+	close(fd);
+	if (rc == EXIT_ANSWER_OK) {
+		if (o->json) {
+			char *text = json_dumps(all, JSON_COMPACT);
+
+			if (!text)
+				abort();
+			printf("%s\n", text);
+			free(text);
+		} else if (ctl_stats_write(stdout, all, prometheus) < 0) {
+			rc = EXIT_UNREACHABLE;
+		}
+	}
+	json_decref(all);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -706,6 +780,10 @@ int main(int argc, char **argv)
 		return EXIT_ANSWER_OK;
 	if (first < 0)
 		return EXIT_UNREACHABLE;
+	if (strcmp(argv[first], "stats") == 0) {
+		rc = cmd_stats(&o, argc - first, argv + first);
+		return fflush(stdout) == 0 ? rc : EXIT_UNREACHABLE;
+	}
 	line = join_words(argc - first, argv + first);
 	if (!line) {
 		fprintf(stderr, "homegwctl: the command must not contain control characters\n");

@@ -33,6 +33,7 @@ packages=(
 	natpmpc # t-nat-pcp: a real NAT-PMP client (libnatpmp's)
 	igmpproxy # tests/bench/igmp.sh: the peer
 	conntrack # nat tests: check the conntrack table the daemon reads and prunes (never used by homegwd)
+	prometheus-node-exporter # t-stats: its textfile collector reads `homegwctl stats --prometheus`
 )
 
 missing() {

@@ -126,19 +126,24 @@ page_example() {
 	on { print unesc($0) }' "$CONF_PAGE"
 }
 
-# page_commands: "COMMAND<TAB>UNBUILT<TAB>ADMIN" for every command of
-# homegwctl(8): a .TP under COMMANDS whose tag's first argument is the
-# command's words; UNBUILT is 1 under an .SS saying "not in this build yet",
-# ADMIN is 1 when the tag says "(admin)".
+# page_commands: "COMMAND<TAB>UNBUILT<TAB>ADMIN<TAB>CLIENT" for every
+# command of homegwctl(8): a .TP under COMMANDS whose tag's first argument is
+# the command's words; UNBUILT is 1 under an .SS saying "not in this build
+# yet", ADMIN is 1 when the tag says "(admin)", CLIENT is 1 under an .SS
+# saying "Composed by homegwctl" (homegwctl answers it from other commands).
 page_commands() {
 	awk "$AWK_UNESC"'
-	/^\.SH/ { sh = heading($0); unbuilt = 0; tp = 0; next }
-	/^\.SS/ && sh == "COMMANDS" { unbuilt = ($0 ~ /not in this build yet/); next }
+	/^\.SH/ { sh = heading($0); unbuilt = 0; client = 0; tp = 0; next }
+	/^\.SS/ && sh == "COMMANDS" {
+		unbuilt = ($0 ~ /not in this build yet/)
+		client = ($0 ~ /Composed by homegwctl/)
+		next
+	}
 	/^\.TP/ { tp = 1; next }
 	tp {
 		tp = 0
 		if (sh == "COMMANDS" && $0 ~ /^\.(B|BI|BR)[ \t]/)
-			print trim(unesc(first_arg($0))) "\t" unbuilt "\t" ($0 ~ /\(admin\)/)
+			print trim(unesc(first_arg($0))) "\t" unbuilt "\t" ($0 ~ /\(admin\)/) "\t" client
 	}' "$CTL_PAGE"
 }
 
@@ -443,10 +448,15 @@ hgt_netns "$GW"
 hgt_config </dev/null
 hgt_start "$GW"
 hgt_wait_ready
-while IFS=$'\t' read -r cmd unbuilt _; do
+while IFS=$'\t' read -r cmd unbuilt _ client; do
 	# shellcheck disable=SC2086 # the command's words
 	answer=$(ctl --json $cmd 2>/dev/null) || true
-	if [[ $unbuilt == 1 ]]; then
+	if [[ $client == 1 ]]; then
+		# homegwctl's own: it answers, from what the daemon answers
+		check_jq "homegwctl answers \"$cmd\" itself" "$answer" '.ok == true and (.status.ok == true)'
+		check_jq "homegwd itself does not know \"$cmd\" (it is homegwctl's)" "$(printf '%s\n' "$cmd" | raw_lines)" \
+			'.ok == false and (.error | startswith("unknown command"))'
+	elif [[ $unbuilt == 1 ]]; then
 		check_jq "homegwd answers \"$cmd\" (marked not in this build) with unknown command" \
 			"$answer" '.ok == false and (.error | startswith("unknown command"))'
 	else
