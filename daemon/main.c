@@ -215,7 +215,13 @@ static int gw_start(struct gw *gw)
 	int rc;
 
 	if (gw->config->user) {
-		if (!root) {
+		uid_t want;
+		gid_t want_gid;
+
+		if (!root && gw_user_lookup(gw->config->user, &want, &want_gid) == 0 && want == uid) {
+			/* systemd's User= (homegwd.service) made the switch already */
+			gw_debug("started as user %s already: nothing to drop", gw->config->user);
+		} else if (!root) {
 			gw_warn("not started as root: \"user %s\" ignored, running as uid %u", gw->config->user,
 				(unsigned)uid);
 		} else if ((rc = gw_user_lookup(gw->config->user, &uid, &gid)) < 0) {

@@ -33,6 +33,7 @@ packages=(
 	natpmpc # t-nat-pcp: a real NAT-PMP client (libnatpmp's)
 	igmpproxy # tests/bench/igmp.sh: the peer
 	conntrack # nat tests: check the conntrack table the daemon reads and prunes (never used by homegwd)
+	debootstrap systemd-container lintian # tests/package/t-deb.sh: a Debian 12 root, booted by systemd-nspawn; lint the .deb
 	prometheus-node-exporter # t-stats: its textfile collector reads `homegwctl stats --prometheus`
 )
 

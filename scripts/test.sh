@@ -3,12 +3,14 @@
 #
 #   sudo scripts/test.sh           everything: plain build, sanitized build
 #                                  (ASan+UBSan), unit and integration tests on
-#                                  both, fuzz targets built with clang and run
-#                                  briefly
+#                                  both, the Debian package installed and run
+#                                  in a booted Debian 12 container, fuzz
+#                                  targets built with clang and run briefly
 #   sudo scripts/test.sh --quick   plain build, unit and integration tests only
 #
-# Builds go to build/, build-san/ and build-fuzz/ (made from scratch each
-# run), every step's output to build-logs/STEP.log. The summary at the end
+# Builds go to build/, build-san/, build-fuzz/ and build-deb/ (made from
+# scratch each run; build-deb-cache/ keeps the debootstrap tarball), every
+# step's output to build-logs/STEP.log. The summary at the end
 # lists every step PASS/FAIL/SKIP; the exit status is 0 only when none
 # failed. FUZZ_SECONDS (default 20) sets each fuzz target's run time.
 set -euo pipefail
@@ -21,7 +23,7 @@ for arg in "$@"; do
 	case $arg in
 	--quick) quick=1 ;;
 	-h | --help)
-		sed -n '2,13s/^# \{0,1\}//p' "$0"
+		sed -n '2,15s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
@@ -176,6 +178,8 @@ step "deps" "$ROOT/scripts/deps.sh" || {
 if step "build/plain" build build; then
 	unit_tests build plain
 	integration_tests build plain
+	# cpack's .deb (its own build dir), in a debootstrapped root booted by systemd-nspawn
+	((quick)) || step "package/deb" timeout 1800 bash tests/package/t-deb.sh || true
 else
 	skip "tests/plain" "build failed"
 fi
