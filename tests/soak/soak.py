@@ -745,6 +745,11 @@ igmp-proxy {{
                 p.kill()
             t1 = time.monotonic()
             times = []
+            try:  # the receiver's own join time, not its process start
+                with open(os.path.join(d, "joined")) as f:
+                    t0 = float(f.read().strip())
+            except (OSError, ValueError):
+                pass
             try:
                 for line in open(os.path.join(d, "log")):
                     f = line.split()
