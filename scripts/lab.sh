@@ -317,6 +317,15 @@ if [[ $(jq -r '.modules.igmp.running' <<<"$status_json") == true ]]; then
 	kill "$lab_mc_send" 2>/dev/null || true
 fi
 
+say "metrics (homegwctl stats --prometheus: every counter, for node-exporter's textfile collector)"
+if ctl stats --prometheus >"$RUN/homegw.prom"; then
+	echo "  $(grep -vc '^#' "$RUN/homegw.prom") samples in $RUN/homegw.prom, among them:"
+	grep -E '^homegw_(dhcp_messages_total\{type="ack"\}|dns_queries_total|dns_cache_hits_total|nat_forwards|igmp_route_packets_total)' \
+		"$RUN/homegw.prom" | sed 's/^/    /'
+else
+	echo "  homegwctl stats --prometheus failed"
+fi
+
 if ((have_internet)); then
 	say "the lab internet"
 	internet_describe "$RUN" | sed 's/^/  /'
@@ -333,6 +342,7 @@ cat <<EOF
   sudo ip netns exec $NS_GW bash           # a shell on the gateway
   sudo ip netns exec $NS_INET bash         # a shell on the internet side
   sudo $BIN/homegwctl -s $SOCK status
+  sudo $BIN/homegwctl -s $SOCK stats --prometheus
   sudo $BIN/homegwctl -s $SOCK reload    # after editing etc/lab.conf
   sudo tail -f $RUN/homegwd.log
 Ctrl-C here stops homegwd and removes the lab.
