@@ -6,6 +6,7 @@
 #define HOMEGW_TESTS_GOLDEN_H
 
 #include "core_config.h"
+#include "module.h" /* the stand-in modules */
 
 #include <arpa/inet.h>
 #include <glob.h>
@@ -167,6 +168,22 @@ static inline int golden_accept_all(struct gw_config *cfg, void **mod_cfg, struc
 	return 0;
 }
 
+/* main.c's modules, by the sections each owns, as stand-ins: a module's
+ * config test puts its real module in place of its own stand-in and keeps
+ * main.c's order (dhcp, dns, nat, igmp). One list for every test. */
+static const char *const golden_sections_dhcp[] = {"dhcp", "dhcp-relay", NULL};
+static const char *const golden_sections_dns[] = {"dns", NULL};
+static const char *const golden_sections_nat[] = {"nat", NULL};
+static const char *const golden_sections_igmp[] = {"igmp-proxy", NULL};
+static const struct gw_module golden_dhcp = {
+	.name = "dhcp", .sections = golden_sections_dhcp, .configure = golden_accept_all};
+static const struct gw_module golden_dns = {
+	.name = "dns", .sections = golden_sections_dns, .configure = golden_accept_all};
+static const struct gw_module golden_nat = {
+	.name = "nat", .sections = golden_sections_nat, .configure = golden_accept_all};
+static const struct gw_module golden_igmp = {
+	.name = "igmp", .sections = golden_sections_igmp, .configure = golden_accept_all};
+
 /* TEXT (named t.conf) loaded with the module table T (N entries). */
 static inline struct gw_config *golden_load_text(const struct gw_module *const *t, size_t n, const char *text,
 						 struct cf_errors *e)
@@ -187,6 +204,21 @@ static inline void golden_expect_fail(const struct gw_module *const *t, size_t n
 	assert_null(golden_load_text(t, n, text, &e));
 	golden_expect_lines(&e, want);
 	cf_errors_free(&e);
+}
+
+/* TEXT must load with the table T (N entries) and exactly the warnings WANT
+ * ("" for none). Returns MOD's config; *CFG is the whole, for gw_config_free(). */
+static inline const void *golden_load_module(const struct gw_module *const *t, size_t n,
+					     const struct gw_module *mod, const char *text, const char *want,
+					     struct gw_config **cfg)
+{
+	struct cf_errors e;
+
+	*cfg = golden_load_text(t, n, text, &e);
+	golden_expect_lines(&e, want);
+	assert_non_null(*cfg);
+	cf_errors_free(&e);
+	return gw_config_module(*cfg, mod);
 }
 
 static inline struct in_addr golden_ip(const char *s)

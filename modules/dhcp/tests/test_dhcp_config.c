@@ -28,30 +28,21 @@
 
 /* ---- module tables ---- */
 
-static const char *const s_dhcp[] = {"dhcp", "dhcp-relay", NULL};
-static const char *const s_dns[] = {"dns", NULL};
-static const char *const s_nat[] = {"nat", NULL};
-static const char *const s_igmp[] = {"igmp-proxy", NULL};
-
 static const struct gw_module dhcp_mod = {
-	.name = "dhcp", .sections = s_dhcp, .configure = dhcp_configure, .free_config = dhcp_config_free};
+	.name = "dhcp", .sections = golden_sections_dhcp, .configure = dhcp_configure,
+	.free_config = dhcp_config_free};
 
 /* the golden files: dns, nat and igmp planned (not built) as in main.c */
 static const struct gw_module planned[] = {
-	{.name = "dns", .sections = s_dns},
-	{.name = "nat", .sections = s_nat},
-	{.name = "igmp", .sections = s_igmp},
+	{.name = "dns", .sections = golden_sections_dns},
+	{.name = "nat", .sections = golden_sections_nat},
+	{.name = "igmp", .sections = golden_sections_igmp},
 };
 static const struct gw_module *const golden_table[] = {&dhcp_mod, &planned[0], &planned[1], &planned[2]};
 #define NGOLDEN (sizeof(golden_table) / sizeof(golden_table[0]))
 
 /* unit tests: the others accept anything, so a dns section can steer the defaults */
-static const struct gw_module fakes[] = {
-	{.name = "dns", .sections = s_dns, .configure = golden_accept_all},
-	{.name = "nat", .sections = s_nat, .configure = golden_accept_all},
-	{.name = "igmp", .sections = s_igmp, .configure = golden_accept_all},
-};
-static const struct gw_module *const fake_table[] = {&dhcp_mod, &fakes[0], &fakes[1], &fakes[2]};
+static const struct gw_module *const fake_table[] = {&dhcp_mod, &golden_dns, &golden_nat, &golden_igmp};
 #define NFAKE (sizeof(fake_table) / sizeof(fake_table[0]))
 
 /* ---- golden files ---- */
@@ -98,15 +89,9 @@ struct loaded {
 
 static struct loaded load_ok(const char *text)
 {
-	struct cf_errors e;
 	struct loaded l;
 
-	l.cfg = load_text(text, &e);
-	if (!l.cfg || e.nwarnings)
-		golden_expect_lines(&e, "");
-	assert_non_null(l.cfg);
-	cf_errors_free(&e);
-	l.dc = gw_config_module(l.cfg, &dhcp_mod);
+	l.dc = golden_load_module(fake_table, NFAKE, &dhcp_mod, text, "", &l.cfg);
 	return l;
 }
 

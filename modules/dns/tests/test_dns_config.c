@@ -31,20 +31,11 @@
 
 /* ---- module tables ---- */
 
-static const char *const s_dhcp[] = {"dhcp", "dhcp-relay", NULL};
-static const char *const s_dns[] = {"dns", NULL};
-static const char *const s_nat[] = {"nat", NULL};
-static const char *const s_igmp[] = {"igmp-proxy", NULL};
-
 static const struct gw_module dns_mod = {
-	.name = "dns", .sections = s_dns, .configure = dns_configure, .free_config = dns_config_free};
-static const struct gw_module fakes[] = {
-	{.name = "dhcp", .sections = s_dhcp, .configure = golden_accept_all},
-	{.name = "nat", .sections = s_nat, .configure = golden_accept_all},
-	{.name = "igmp", .sections = s_igmp, .configure = golden_accept_all},
-};
+	.name = "dns", .sections = golden_sections_dns, .configure = dns_configure,
+	.free_config = dns_config_free};
 /* main.c's order: dhcp before dns */
-static const struct gw_module *const table[] = {&fakes[0], &dns_mod, &fakes[1], &fakes[2]};
+static const struct gw_module *const table[] = {&golden_dhcp, &dns_mod, &golden_nat, &golden_igmp};
 #define NTABLE (sizeof(table) / sizeof(table[0]))
 
 /* ---- golden files ---- */
@@ -90,14 +81,9 @@ struct loaded {
 /* TEXT must load with exactly the warnings WANT ("" for none). */
 static struct loaded load_warn(const char *text, const char *want)
 {
-	struct cf_errors e;
 	struct loaded l;
 
-	l.cfg = load_text(text, &e);
-	golden_expect_lines(&e, want);
-	assert_non_null(l.cfg);
-	cf_errors_free(&e);
-	l.dc = gw_config_module(l.cfg, &dns_mod);
+	l.dc = golden_load_module(table, NTABLE, &dns_mod, text, want, &l.cfg);
 	return l;
 }
 

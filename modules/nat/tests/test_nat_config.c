@@ -37,20 +37,11 @@
 
 /* ---- module tables ---- */
 
-static const char *const s_dhcp[] = {"dhcp", "dhcp-relay", NULL};
-static const char *const s_dns[] = {"dns", NULL};
-static const char *const s_nat[] = {"nat", NULL};
-static const char *const s_igmp[] = {"igmp-proxy", NULL};
-
 static const struct gw_module nat_mod = {
-	.name = "nat", .sections = s_nat, .configure = nat_configure, .free_config = nat_config_free};
-static const struct gw_module fakes[] = {
-	{.name = "dhcp", .sections = s_dhcp, .configure = golden_accept_all},
-	{.name = "dns", .sections = s_dns, .configure = golden_accept_all},
-	{.name = "igmp", .sections = s_igmp, .configure = golden_accept_all},
-};
+	.name = "nat", .sections = golden_sections_nat, .configure = nat_configure,
+	.free_config = nat_config_free};
 /* main.c's order */
-static const struct gw_module *const table[] = {&fakes[0], &fakes[1], &nat_mod, &fakes[2]};
+static const struct gw_module *const table[] = {&golden_dhcp, &golden_dns, &nat_mod, &golden_igmp};
 #define NTABLE (sizeof(table) / sizeof(table[0]))
 
 /* ---- golden files ---- */
@@ -96,14 +87,9 @@ struct loaded {
 /* TEXT must load with exactly the warnings WANT ("" for none). */
 static struct loaded load_warn(const char *text, const char *want)
 {
-	struct cf_errors e;
 	struct loaded l;
 
-	l.cfg = load_text(text, &e);
-	golden_expect_lines(&e, want);
-	assert_non_null(l.cfg);
-	cf_errors_free(&e);
-	l.nc = gw_config_module(l.cfg, &nat_mod);
+	l.nc = golden_load_module(table, NTABLE, &nat_mod, text, want, &l.cfg);
 	return l;
 }
 
